@@ -1,0 +1,3 @@
+"""Delegated execution backends for WorldFlux."""
+
+__version__ = "0.1.0"

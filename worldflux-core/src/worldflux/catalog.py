@@ -1,0 +1,184 @@
+"""The merged view of every plugin's registrations: presets, aliases, families, backends."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterator, Mapping
+
+import importlib_metadata
+
+from worldflux.errors import BackendError, CatalogConflictError, UnknownModelError
+from worldflux.lazy import module_exists
+from worldflux.plugins import PluginHost, PluginReport, PluginSettings
+from worldflux.records import MATURITIES, SURFACES, Backend, Family, Preset
+from worldflux.registrar import normalise
+
+# First-party families and the extra that installs each, for the "not installed" hint.
+FIRST_PARTY_EXTRAS = {"dreamer": "dreamer", "dreamerv3": "dreamer", "tdmpc": "tdmpc2", "tdmpc2": "tdmpc2"}
+
+
+def _claim(table: dict[str, Any], owners: dict[str, str], kind: str, name: str, value: Any, owner: str) -> None:
+    """Add ``name`` to ``table``; a second owner is an error naming both."""
+    if name in owners and owners[name] != owner:
+        raise CatalogConflictError(
+            f"{kind} {name!r} is registered by both {owners[name]} and {owner}. "
+            f"Uninstall one of them, or load only the plugins you want with "
+            f"WORLDFLUX_PLUGINS=name,name."
+        )
+    table[name] = value
+    owners[name] = owner
+
+
+def _distribution_installed(name: str) -> bool:
+    try:
+        importlib_metadata.distribution(name)
+    except importlib_metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+class Catalog:
+    """Families, presets, aliases and backends of the loaded plugins, checked for clashes."""
+
+    def __init__(self, host: PluginHost) -> None:
+        self.host = host
+        self.families: dict[str, Family] = {}
+        self.presets: dict[str, Preset] = {}
+        self.aliases: dict[str, str] = {}
+        self.backends: dict[str, Backend] = {}
+        self.backend_aliases: dict[str, str] = {}
+        self._merge_families()
+        self._merge_backends()
+
+    @classmethod
+    def load(cls, settings: PluginSettings | None = None) -> Catalog:
+        """Discover plugins through entry points and build their catalog."""
+        host = PluginHost(settings)
+        host.load_entry_points()
+        return cls(host)
+
+    @property
+    def reports(self) -> dict[str, PluginReport]:
+        return self.host.reports
+
+    def _merge_families(self) -> None:
+        owners: dict[str, str] = {}
+        registrars = self.host.family_registrars()
+        for reg in registrars:
+            for family in reg.families:
+                _claim(self.families, owners, "family", family.name, family, str(reg.provider))
+        for reg in registrars:
+            report = self.reports[reg.provider.name]
+            for preset in reg.presets:
+                if preset.family not in self.families:
+                    self.host.fail(report, f"preset {preset.name!r} names unregistered family {preset.family!r}")
+                    continue
+                missing = [ref for ref in (preset.builder, preset.config_class) if not module_exists(ref)]
+                if missing:
+                    self.host.fail(report, f"preset {preset.name!r} names code that does not exist: {missing}")
+                    continue
+                _claim(self.presets, owners, "preset", preset.name, preset, str(reg.provider))
+            report.registered["families"] = [f.name for f in reg.families]
+            report.registered["presets"] = [p.name for p in reg.presets if p.name in self.presets]
+        for reg in registrars:
+            report = self.reports[reg.provider.name]
+            for alias, target in reg.aliases.items():
+                if target not in self.presets:
+                    self.host.fail(report, f"alias {alias!r} points to unknown preset {target!r}")
+                    continue
+                if alias in self.presets:
+                    raise CatalogConflictError(
+                        f"alias {alias!r} of {reg.provider} is also a preset name of "
+                        f"{self.presets[alias].provider}. Uninstall one of them."
+                    )
+                _claim(self.aliases, owners, "alias", alias, target, str(reg.provider))
+            report.registered["aliases"] = [a for a in reg.aliases if a in self.aliases]
+
+    def _merge_backends(self) -> None:
+        owners: dict[str, str] = {}
+        for reg in self.host.backend_registrars():
+            for backend in reg.backends:
+                _claim(self.backends, owners, "backend", backend.name, backend, str(reg.provider))
+            for alias, target in reg.aliases.items():
+                _claim(self.backend_aliases, owners, "backend", alias, target, str(reg.provider))
+            self.reports[reg.provider.name].registered["backends"] = [b.name for b in reg.backends]
+
+    # --- lookups -----------------------------------------------------------------
+
+    def resolve(self, name: str) -> Preset:
+        """The preset ``name`` (a preset name or alias) stands for, or a helpful error."""
+        key = normalise(name)
+        key = self.aliases.get(key, key)
+        if key in self.presets:
+            return self.presets[key]
+        raise UnknownModelError(self._unknown_message(name))
+
+    def _unknown_message(self, name: str) -> str:
+        key = normalise(name)
+        extra = FIRST_PARTY_EXTRAS.get(key.split(":")[0].split("-")[0])
+        if extra and not _distribution_installed(f"worldflux-{extra}"):
+            return (
+                f"Model {name!r} belongs to a family provided by worldflux-{extra}, which is "
+                f'not installed. Install it with: pip install "worldflux[{extra}]"'
+            )
+        known = sorted(self.presets) + sorted(self.aliases)
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+        message = f"Unknown model {name!r}."
+        if close:
+            message += f" Did you mean {', '.join(repr(c) for c in close)}?"
+        message += " Run `worldflux models list --surface all` to see every installed preset."
+        broken = [r for r in self.reports.values() if not r.ok]
+        if broken:
+            details = "; ".join(f"{r.provider}: {r.errors[0]}" for r in broken)
+            message += f" Some plugins failed to load and may provide it: {details}"
+        return message
+
+    def select(self, *, surface: str = "supported", maturity: str | None = None, family: str | None = None) -> list[Preset]:
+        """Presets on ``surface``, optionally of one maturity and family, in registration order."""
+        if surface not in SURFACES:
+            raise ValueError(f"surface must be one of {', '.join(SURFACES)}; got {surface!r}")
+        if maturity is not None and maturity not in MATURITIES:
+            raise ValueError(f"maturity must be one of {', '.join(MATURITIES)}; got {maturity!r}")
+        return [
+            p
+            for p in self.presets.values()
+            if p.on_surface(surface)
+            and (maturity is None or p.maturity == maturity)
+            and (family is None or p.family == normalise(family))
+        ]
+
+    def aliases_of(self, preset: str) -> list[str]:
+        return sorted(a for a, t in self.aliases.items() if t == preset)
+
+    def backend(self, name: str) -> Backend:
+        """The backend ``name`` (or one of its aliases), or an error listing the installed ones."""
+        key = normalise(name)
+        key = self.backend_aliases.get(key, key)
+        if key in self.backends:
+            return self.backends[key]
+        installed = ", ".join(sorted(self.backends)) or "none"
+        raise BackendError(
+            f"Unknown backend {name!r}. Installed backends: native_torch, {installed}. "
+            f'Delegated backends come with: pip install "worldflux[backends]"'
+        )
+
+
+class AliasView(Mapping[str, str]):
+    """A live, read-only view of the installed plugins' aliases (alias -> preset)."""
+
+    def _data(self) -> Mapping[str, str]:
+        from worldflux.state import catalog
+
+        return catalog().aliases
+
+    def __getitem__(self, key: str) -> str:
+        return self._data()[normalise(key)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._data()))
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._data()))

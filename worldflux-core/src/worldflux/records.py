@@ -1,0 +1,80 @@
+"""Frozen records of what plugins register: families, presets and backends."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import attrs
+
+MATURITIES = ("reference", "experimental", "skeleton")
+SURFACES = ("supported", "public", "all")  # each one includes the ones before it
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in value)
+
+
+@attrs.frozen
+class Provider:
+    """The plugin behind a record: its entry-point name, distribution and version."""
+
+    name: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version}"
+
+
+@attrs.frozen(kw_only=True)
+class Family:
+    """A model family, such as DreamerV3; its presets share one config class and builder."""
+
+    name: str
+    description: str
+    provider: Provider
+
+
+@attrs.frozen(kw_only=True)
+class Preset:
+    """A named, ready-to-build configuration of a family.
+
+    ``config_class`` and ``builder`` are lazy ``"module:attr"`` references: the
+    builder is called with a config instance and returns the model.
+    ``param_count`` was measured with ``create_world_model(name, **reference_spec)``.
+    """
+
+    name: str
+    family: str
+    config_class: str
+    builder: str
+    description: str
+    maturity: str = attrs.field(validator=attrs.validators.in_(MATURITIES))
+    surface: str = attrs.field(validator=attrs.validators.in_(SURFACES))
+    parity_role: str
+    obs_shape: tuple[int, ...] = attrs.field(converter=_shape)
+    action_dim: int
+    config: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+    param_count: int | None = None
+    reference_spec: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+    provider: Provider
+
+    def on_surface(self, surface: str) -> bool:
+        """Whether this preset is listed on ``surface`` (supported ⊂ public ⊂ all)."""
+        return SURFACES.index(self.surface) <= SURFACES.index(surface)
+
+
+@attrs.frozen(kw_only=True)
+class Backend:
+    """A delegated execution backend; ``launcher`` is a lazy ``"module:attr"`` reference."""
+
+    name: str
+    description: str
+    presets: tuple[str, ...] = attrs.field(converter=tuple)
+    launcher: str
+    provider: Provider

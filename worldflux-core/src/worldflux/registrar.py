@@ -1,0 +1,105 @@
+"""The objects plugin hooks receive; each is bound to one plugin, so records know their provider."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from worldflux.lazy import split_ref
+from worldflux.records import Backend, Family, Preset, Provider
+
+
+def normalise(name: str) -> str:
+    """Names and aliases are case-insensitive: stored and looked up in lowercase."""
+    return name.strip().lower()
+
+
+class FamilyRegistrar:
+    """Passed to ``worldflux_register_families``: collects one plugin's families, presets, aliases."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.families: list[Family] = []
+        self.presets: list[Preset] = []
+        self.aliases: dict[str, str] = {}
+
+    def add_family(self, name: str, *, description: str) -> None:
+        """Register a model family by name (e.g. ``"dreamerv3"``)."""
+        self.families.append(
+            Family(name=normalise(name), description=description, provider=self.provider)
+        )
+
+    def add_preset(
+        self,
+        name: str,
+        *,
+        family: str,
+        config_class: str,
+        builder: str,
+        description: str,
+        obs_shape: Sequence[int],
+        action_dim: int,
+        config: Mapping[str, Any] | None = None,
+        maturity: str = "reference",
+        surface: str = "supported",
+        parity_role: str = "reference-family",
+        param_count: int | None = None,
+        reference_spec: Mapping[str, Any] | None = None,
+        aliases: Sequence[str] = (),
+    ) -> None:
+        """Register a preset; ``config_class`` and ``builder`` are ``"module:attr"`` strings."""
+        split_ref(config_class)
+        split_ref(builder)
+        preset = Preset(
+            name=normalise(name),
+            family=normalise(family),
+            config_class=config_class,
+            builder=builder,
+            description=description,
+            maturity=maturity,
+            surface=surface,
+            parity_role=parity_role,
+            obs_shape=obs_shape,
+            action_dim=action_dim,
+            config=config or {},
+            param_count=param_count,
+            reference_spec=reference_spec or {},
+            provider=self.provider,
+        )
+        self.presets.append(preset)
+        for alias in aliases:
+            self.add_alias(alias, preset.name)
+
+    def add_alias(self, alias: str, target: str) -> None:
+        """Make ``alias`` resolve to the preset ``target``."""
+        self.aliases[normalise(alias)] = normalise(target)
+
+
+class BackendRegistrar:
+    """Passed to ``worldflux_register_backends``: collects one plugin's backends."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.backends: list[Backend] = []
+        self.aliases: dict[str, str] = {}
+
+    def add_backend(
+        self,
+        name: str,
+        *,
+        description: str,
+        presets: Sequence[str],
+        launcher: str,
+        aliases: Sequence[str] = (),
+    ) -> None:
+        """Register a backend accepting ``presets``; ``launcher`` is a ``"module:attr"`` string."""
+        split_ref(launcher)
+        backend = Backend(
+            name=normalise(name),
+            description=description,
+            presets=tuple(normalise(p) for p in presets),
+            launcher=launcher,
+            provider=self.provider,
+        )
+        self.backends.append(backend)
+        for alias in aliases:
+            self.aliases[normalise(alias)] = backend.name
