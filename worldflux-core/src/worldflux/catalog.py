@@ -5,8 +5,6 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterator, Mapping
 
-import importlib_metadata
-
 from worldflux.errors import BackendError, CatalogConflictError, UnknownModelError
 from worldflux.lazy import module_exists
 from worldflux.plugins import PluginHost, PluginReport, PluginSettings
@@ -27,14 +25,6 @@ def _claim(table: dict[str, Any], owners: dict[str, str], kind: str, name: str, 
         )
     table[name] = value
     owners[name] = owner
-
-
-def _distribution_installed(name: str) -> bool:
-    try:
-        importlib_metadata.distribution(name)
-    except importlib_metadata.PackageNotFoundError:
-        return False
-    return True
 
 
 class Catalog:
@@ -116,10 +106,11 @@ class Catalog:
     def _unknown_message(self, name: str) -> str:
         key = normalise(name)
         extra = FIRST_PARTY_EXTRAS.get(key.split(":")[0].split("-")[0])
-        if extra and not _distribution_installed(f"worldflux-{extra}"):
+        if extra and not any(r.ok and r.provider.distribution == f"worldflux-{extra}" for r in self.reports.values()):
             return (
-                f"Model {name!r} belongs to a family provided by worldflux-{extra}, which is "
-                f'not installed. Install it with: pip install "worldflux[{extra}]"'
+                f"Model {name!r} belongs to a family provided by worldflux-{extra}, which is not "
+                f'installed or not loaded. Install it with: pip install "worldflux[{extra}]" '
+                f"(`worldflux plugins` shows what is loaded)."
             )
         known = sorted(self.presets) + sorted(self.aliases)
         close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)

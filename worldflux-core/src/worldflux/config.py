@@ -85,10 +85,19 @@ def _optional(check: Validator) -> Validator:
     return run
 
 
+def _type_name(annotation: Any) -> str:
+    """``int`` / ``"int"`` -> ``"int"``; ``tuple[int, ...]`` -> ``"tuple[int, ...]"``."""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation)
+
+
 def _add_type_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
     out = []
     for field in fields:
-        name = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+        name = _type_name(field.type)
         optional = name.endswith(" | None")
         check, convert = _CHECKS.get(name.removesuffix(" | None"), (None, None))
         if check is not None:
@@ -181,7 +190,7 @@ def evolve_config(config: T, changes: Mapping[str, Any]) -> T:
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """The config's fields as JSON-ready values (tuples become lists)."""
-    return attrs.asdict(config, retain_collection_types=False)
+    return attrs.asdict(config)
 
 
 def field_help(config_class: type) -> list[tuple[str, str]]:

@@ -88,9 +88,9 @@ def save_model(model: Any, path: str | Path) -> Path:
                 "weights": {"file": weights.name, "sha256": sha, "bytes": weights.stat().st_size},
             },
         )
-    except OSError as exc:
+    except (OSError, safetensors.SafetensorError) as exc:
         raise SavedModelError(
-            f"Could not save the model to {path}: {exc.strerror or exc}. "
+            f"Could not save the model to {path}: {getattr(exc, 'strerror', None) or exc}. "
             f"Choose a directory you can write to, with free space."
         ) from exc
     finally:
