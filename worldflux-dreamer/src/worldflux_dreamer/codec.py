@@ -1,0 +1,114 @@
+"""Observation encoder and decoder: symlog MLPs for vectors, CNNs for uint8 images."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from worldflux_dreamer.config import DreamerV3Config
+from worldflux_dreamer.functional import symlog
+from worldflux_dreamer.layers import BlockLinear, Conv2d, Linear, NormAct, mlp
+
+
+def is_image(shape: tuple[int, ...]) -> bool:
+    return len(shape) == 3
+
+
+def cnn_depths(c: DreamerV3Config) -> list[int]:
+    return [c.cnn_depth * m for m in c.cnn_mults]
+
+
+def min_resolution(c: DreamerV3Config) -> tuple[int, int]:
+    factor = 2 ** len(c.cnn_mults)
+    return c.obs_shape[1] // factor, c.obs_shape[2] // factor
+
+
+class Encoder(nn.Module):
+    """Images ``[..., C, H, W]`` uint8 -> conv, 2x2 max-pool, RMSNorm, SiLU per stage; vectors -> symlog MLP."""
+
+    def __init__(self, c: DreamerV3Config) -> None:
+        super().__init__()
+        self.c = c
+        if is_image(c.obs_shape):
+            res = min_resolution(c)
+            if not (3 <= res[0] <= 16 and 3 <= res[1] <= 16):
+                raise ValueError(f"image {c.obs_shape} leaves a {res} map after {len(c.cnn_mults)} halvings; "
+                                 f"use 64x64 images or change cnn_mults")
+            stages: list[nn.Module] = []
+            inp = c.obs_shape[0]
+            for depth in cnn_depths(c):
+                stages += [Conv2d(inp, depth, c.cnn_kernel), nn.MaxPool2d(2), NormAct(depth, c.act, dim=1)]
+                inp = depth
+            self.net = nn.Sequential(*stages, nn.Flatten())
+            self.out_dim = inp * res[0] * res[1]
+        else:
+            self.net = mlp(c.obs_shape[0], c.units, c.enc_layers, c.act)
+            self.out_dim = c.units if c.enc_layers else c.obs_shape[0]
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        lead = obs.shape[: obs.dim() - len(self.c.obs_shape)]
+        x = obs.reshape(-1, *self.c.obs_shape)
+        if is_image(self.c.obs_shape):
+            x = x.float() / 255 - 0.5
+        elif self.c.symlog_inputs:
+            x = symlog(x.float())
+        return self.net(x).reshape(*lead, -1)
+
+
+class Decoder(nn.Module):
+    """Reconstructs observations from the latent; returns the per-step loss.
+
+    Images: a block-linear map of ``deter`` plus an MLP of ``stoch`` to the
+    smallest feature map, then upsample+conv stages and a sigmoid, scored by
+    summed squared error on [0, 1] pixels. Vectors: an MLP, scored by summed
+    squared error against symlog targets.
+    """
+
+    def __init__(self, c: DreamerV3Config) -> None:
+        super().__init__()
+        self.c = c
+        if is_image(c.obs_shape):
+            depths = cnn_depths(c)
+            h, w = min_resolution(c)
+            self.space = (depths[-1], h, w)
+            units = h * w * depths[-1]
+            self.sp0 = BlockLinear(c.deter_dim, units, c.dec_blocks)
+            self.sp1 = nn.Sequential(Linear(c.stoch_size, 2 * c.units), NormAct(2 * c.units, c.act),
+                                     Linear(2 * c.units, units))
+            self.spnorm = NormAct(depths[-1], c.act, dim=1)
+            stages: list[nn.Module] = []
+            for depth, inp in zip(reversed(depths[:-1]), reversed(depths[1:])):
+                stages += [nn.Upsample(scale_factor=2), Conv2d(inp, depth, c.cnn_kernel), NormAct(depth, c.act, dim=1)]
+            stages += [nn.Upsample(scale_factor=2), Conv2d(depths[0], c.obs_shape[0], c.cnn_kernel)]
+            self.net = nn.Sequential(*stages)
+        else:
+            self.net = nn.Sequential(mlp(c.feat_size, c.units, c.dec_layers, c.act),
+                                     Linear(c.units if c.dec_layers else c.feat_size, c.obs_shape[0]))
+
+    def _image(self, deter: torch.Tensor, stoch: torch.Tensor) -> torch.Tensor:
+        g, (ch, h, w) = self.c.dec_blocks, self.space
+        x0 = self.sp0(deter).reshape(-1, g, h, w, ch // g)  # '(g h w c) -> h w (g c)'
+        x0 = x0.permute(0, 1, 4, 2, 3).reshape(-1, ch, h, w)
+        x1 = self.sp1(stoch).reshape(-1, h, w, ch).permute(0, 3, 1, 2)
+        return torch.sigmoid(self.net(self.spnorm(x0 + x1)))
+
+    def forward(self, deter: torch.Tensor, stoch: torch.Tensor) -> torch.Tensor:
+        """The reconstruction ``[..., *obs_shape]`` of latents ``deter [..., D]``, ``stoch [..., S, K]``."""
+        lead = deter.shape[:-1]
+        deter = deter.reshape(-1, deter.shape[-1])
+        stoch = stoch.reshape(deter.shape[0], -1)
+        if is_image(self.c.obs_shape):
+            out = self._image(deter, stoch)
+        else:
+            out = self.net(torch.cat([stoch, deter], -1))
+        return out.reshape(*lead, *self.c.obs_shape)
+
+    def loss(self, recon: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """Summed squared error per step, against [0, 1] pixels or symlog vectors."""
+        if is_image(self.c.obs_shape):
+            target = obs.float() / 255
+        else:
+            target = symlog(obs.float()) if self.c.symlog_inputs else obs.float()
+        dims = tuple(range(recon.dim() - len(self.c.obs_shape), recon.dim()))
+        return (recon - target.detach()).square().sum(dims)

@@ -1,0 +1,95 @@
+"""Stateless pieces of DreamerV3: symlog, two-hot, categorical latents, lambda-returns."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def symlog(x: torch.Tensor) -> torch.Tensor:
+    return torch.sign(x) * torch.log1p(torch.abs(x))
+
+
+def symexp(x: torch.Tensor) -> torch.Tensor:
+    return torch.sign(x) * torch.expm1(torch.abs(x))
+
+
+def twohot_bins(n: int) -> torch.Tensor:
+    """``n`` bins, symexp-spaced over [-20, 20] in symlog space and exactly symmetric about 0."""
+    if n % 2 == 1:
+        half = symexp(torch.linspace(-20.0, 0.0, (n - 1) // 2 + 1))
+        return torch.cat([half, -half[:-1].flip(0)])
+    half = symexp(torch.linspace(-20.0, 0.0, n // 2))
+    return torch.cat([half, -half.flip(0)])
+
+
+def twohot_mean(logits: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+    """Expected value under softmax(logits), summed symmetrically so uniform probs give exactly 0."""
+    probs = logits.softmax(-1)
+    n = bins.shape[0]
+    if n % 2 == 1:
+        m = (n - 1) // 2
+        mid = probs[..., m] * bins[m]
+        return mid + ((probs[..., :m] * bins[:m]).flip(-1) + probs[..., m + 1:] * bins[m + 1:]).sum(-1)
+    m = n // 2
+    return ((probs[..., :m] * bins[:m]).flip(-1) + probs[..., m:] * bins[m:]).sum(-1)
+
+
+def twohot_encode(target: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+    """Spread each target over its two neighbouring bins, weighted by closeness."""
+    n = bins.shape[0]
+    below = ((bins <= target[..., None]).sum(-1) - 1).clamp(0, n - 1)
+    above = (n - (bins > target[..., None]).sum(-1)).clamp(0, n - 1)
+    equal = below == above
+    to_below = torch.where(equal, 1.0, (bins[below] - target).abs())
+    to_above = torch.where(equal, 1.0, (bins[above] - target).abs())
+    total = to_below + to_above
+    return (F.one_hot(below, n) * (to_above / total)[..., None]
+            + F.one_hot(above, n) * (to_below / total)[..., None])
+
+
+def twohot_loss(logits: torch.Tensor, target: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of softmax(logits) against the two-hot encoding of ``target`` (no gradient to it)."""
+    return -(twohot_encode(target.detach().float(), bins) * logits.log_softmax(-1)).sum(-1)
+
+
+def unimix_logits(logits: torch.Tensor, unimix: float) -> torch.Tensor:
+    """Logits of ``(1 - unimix) * softmax(logits) + unimix * uniform``."""
+    if not unimix:
+        return logits
+    probs = logits.softmax(-1)
+    return torch.log((1 - unimix) * probs + unimix / probs.shape[-1])
+
+
+def sample_onehot(logits: torch.Tensor) -> torch.Tensor:
+    """A one-hot sample with straight-through gradients to the probabilities."""
+    index = torch.distributions.Categorical(logits=logits).sample()
+    probs = logits.softmax(-1)
+    return F.one_hot(index, logits.shape[-1]).to(probs.dtype) + probs - probs.detach()
+
+
+def categorical_kl(lhs: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """KL(lhs || rhs) of categoricals given by logits, summed over the latent axis (-2)."""
+    logp, logq = lhs.log_softmax(-1), rhs.log_softmax(-1)
+    return (logp.exp() * (logp - logq)).sum(-1).sum(-1)
+
+
+def categorical_entropy(logits: torch.Tensor) -> torch.Tensor:
+    logp = logits.log_softmax(-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+def lambda_return(last: torch.Tensor, term: torch.Tensor, rew: torch.Tensor, boot: torch.Tensor,
+                  disc: float, lam: float) -> torch.Tensor:
+    """TD(lambda) returns ``[B, T-1]`` of sequences ``[B, T]`` where ``rew[t]`` arrives with step ``t``.
+
+    ``boot`` holds the value estimates to bootstrap from; ``last`` cuts the
+    lambda mixing (episode boundary), ``term`` the discount (termination).
+    """
+    live = (1 - term.float())[:, 1:] * disc
+    cont = (1 - last.float())[:, 1:] * lam
+    interm = rew[:, 1:] + (1 - cont) * live * boot[:, 1:]
+    out = [boot[:, -1]]
+    for t in reversed(range(live.shape[1])):
+        out.append(interm[:, t] + live[:, t] * cont[:, t] * out[-1])
+    return torch.stack(out[::-1][:-1], 1)

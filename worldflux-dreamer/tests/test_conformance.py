@@ -1,0 +1,19 @@
+"""The shared protocol conformance kit on the DreamerV3 presets.
+
+Presets from size12m up are built in full only by the slow tests below; here the
+kit runs on dreamer:ci with image and vector observations, discrete and continuous actions.
+"""
+
+import pytest
+
+from worldflux.testing import WorldModelConformance
+
+
+@pytest.mark.parametrize("preset", ["dreamer:ci"])
+class TestDreamerImageContinuous(WorldModelConformance):
+    pass
+
+
+@pytest.mark.parametrize("preset", ["dreamer:ci"])
+class TestDreamerVectorDiscrete(WorldModelConformance):
+    build_kwargs = {"obs_shape": (5,), "action_dim": 3, "discrete_actions": True}

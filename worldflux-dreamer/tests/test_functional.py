@@ -1,0 +1,69 @@
+"""Golden values of DreamerV3's stateless pieces."""
+
+import math
+
+import pytest
+import torch
+
+from worldflux_dreamer.functional import (categorical_kl, lambda_return, symexp, symlog, twohot_bins, twohot_encode,
+                                          twohot_loss, twohot_mean, unimix_logits)
+
+
+def test_symlog_symexp_golden_and_inverse():
+    x = torch.tensor([-100.0, -1.0, 0.0, 1.0, math.e - 1])
+    assert torch.allclose(symlog(x), torch.tensor([-math.log(101), -math.log(2), 0.0, math.log(2), 1.0]))
+    assert torch.allclose(symexp(symlog(x)), x, rtol=1e-5)
+
+
+def test_bins_are_symmetric_symexp_spaced():
+    bins = twohot_bins(255)
+    assert bins.shape == (255,) and bins[127] == 0
+    assert torch.equal(bins, -bins.flip(0))
+    assert torch.allclose(bins[0], -torch.expm1(torch.tensor(20.0)))
+    assert torch.allclose(symlog(bins[128:]).diff(), torch.full((126,), 20 / 127), atol=1e-4)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.3, -2.5, 17.0, 1234.5])
+def test_twohot_round_trip(value):
+    bins = twohot_bins(255)
+    enc = twohot_encode(torch.tensor([value]), bins)
+    assert torch.allclose(enc.sum(-1), torch.ones(1)) and (enc > 0).sum() <= 2
+    assert torch.allclose((enc * bins).sum(-1), torch.tensor([value]), rtol=1e-5, atol=1e-6)
+    logits = torch.log(enc.clamp(min=1e-30))
+    assert torch.allclose(twohot_mean(logits, bins), torch.tensor([value]), rtol=1e-4, atol=1e-5)
+
+
+def test_uniform_logits_mean_exactly_zero_and_loss_ln_bins():
+    bins = twohot_bins(255)
+    logits = torch.zeros(4, 255)
+    assert torch.equal(twohot_mean(logits, bins), torch.zeros(4))
+    assert torch.allclose(twohot_loss(logits, torch.tensor([0.0, 1.0, -5.0, 300.0]), bins),
+                          torch.full((4,), math.log(255)))
+
+
+def test_lambda_return_hand_worked():
+    # rew[t] arrives with step t; rets of steps 0, 1 with lambda 0.5, discount 0.9, no terminals.
+    rew = torch.tensor([[0.0, 1.0, 2.0]])
+    boot = torch.tensor([[10.0, 20.0, 30.0]])
+    zeros = torch.zeros(1, 3)
+    ret = lambda_return(zeros, zeros, rew, boot, 0.9, 0.5)
+    r1 = 2.0 + 0.9 * 30.0  # last step bootstraps fully: 29
+    r0 = 1.0 + 0.9 * (0.5 * 20.0 + 0.5 * r1)  # 1 + 0.9 * 24.5 = 23.05
+    assert torch.allclose(ret, torch.tensor([[r0, r1]]))
+    term = torch.tensor([[0.0, 0.0, 1.0]])  # terminal at step 2: no bootstrap past it
+    ret = lambda_return(zeros, term, rew, boot, 0.9, 0.5)
+    assert torch.allclose(ret[0, 1], torch.tensor(2.0))
+
+
+def test_unimix_mixes_one_percent_uniform():
+    logits = torch.tensor([[100.0, 0.0, 0.0, 0.0]])
+    probs = unimix_logits(logits, 0.01).softmax(-1)
+    assert torch.allclose(probs, torch.tensor([[0.99 + 0.0025, 0.0025, 0.0025, 0.0025]]), atol=1e-6)
+
+
+def test_kl_is_summed_over_latents_and_zero_for_equal():
+    a = torch.randn(2, 32, 4)
+    assert torch.allclose(categorical_kl(a, a), torch.zeros(2), atol=1e-6)
+    b = torch.randn(2, 32, 4)
+    per = (a.softmax(-1) * (a.log_softmax(-1) - b.log_softmax(-1))).sum(-1)
+    assert torch.allclose(categorical_kl(a, b), per.sum(-1), atol=1e-5)
