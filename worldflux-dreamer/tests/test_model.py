@@ -111,3 +111,18 @@ def test_training_steps_reduce_the_world_model_loss(spec):
     assert rec < 0.9 * first
     slow, fast = model.slow_critic.net[-1].weight, model.critic.net[-1].weight
     assert not torch.equal(slow, fast) and slow.abs().sum() > 0  # the slow critic follows the critic
+
+
+SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_classes": 4, "cnn_depth": 4, "units": 64}
+
+
+@pytest.mark.parametrize("spec, official", [
+    ({"obs_shape": (24,), "action_dim": 6}, 640_867),
+    ({"obs_shape": (4,), "action_dim": 2, "discrete_actions": True}, 637_381),
+    ({"obs_shape": (3, 64, 64), "action_dim": 6, "discrete_actions": True}, 686_456),
+])
+def test_size1m_parameter_count_equals_the_official_agent(spec, official):
+    """Counted by building danijar/dreamerv3 (HEAD e3f02248, jax-cpu) with --configs size1m; see docs/dreamerv3.md."""
+    model = create_world_model("dreamerv3:official_xl", device="meta", **SIZE1M, **spec)
+    assert model.num_parameters() == official
+    assert sum(p.numel() for p in model.slow_critic.parameters()) == sum(p.numel() for p in model.critic.parameters())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def symlog(x: torch.Tensor) -> torch.Tensor:
@@ -44,8 +43,9 @@ def twohot_encode(target: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
     to_below = torch.where(equal, 1.0, (bins[below] - target).abs())
     to_above = torch.where(equal, 1.0, (bins[above] - target).abs())
     total = to_below + to_above
-    return (F.one_hot(below, n) * (to_above / total)[..., None]
-            + F.one_hot(above, n) * (to_below / total)[..., None])
+    out = torch.zeros(*target.shape, n, dtype=target.dtype, device=target.device)
+    out.scatter_add_(-1, below[..., None], (to_above / total)[..., None])
+    return out.scatter_add_(-1, above[..., None], (to_below / total)[..., None])
 
 
 def twohot_loss(logits: torch.Tensor, target: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -62,10 +62,11 @@ def unimix_logits(logits: torch.Tensor, unimix: float) -> torch.Tensor:
 
 
 def sample_onehot(logits: torch.Tensor) -> torch.Tensor:
-    """A one-hot sample with straight-through gradients to the probabilities."""
-    index = torch.distributions.Categorical(logits=logits).sample()
+    """A one-hot sample (Gumbel-max) with straight-through gradients to the probabilities."""
+    gumbel = -torch.empty_like(logits).exponential_().log()
+    index = (logits.detach() + gumbel).argmax(-1, keepdim=True)
     probs = logits.softmax(-1)
-    return F.one_hot(index, logits.shape[-1]).to(probs.dtype) + probs - probs.detach()
+    return torch.zeros_like(probs).scatter_(-1, index, 1.0) + probs - probs.detach()
 
 
 def categorical_kl(lhs: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from worldflux_dreamer.functional import twohot_bins, twohot_loss, twohot_mean
+from worldflux_dreamer.functional import sample_onehot, twohot_bins, twohot_loss, twohot_mean
 from worldflux_dreamer.layers import Linear, mlp
 
 
@@ -53,6 +53,14 @@ class PolicyHead(nn.Module):
     def forward(self, feat: torch.Tensor) -> torch.distributions.Distribution:
         x = self.net(feat)
         if self.discrete:
-            return torch.distributions.OneHotCategoricalStraightThrough(logits=self.mean(x))
+            return torch.distributions.OneHotCategorical(logits=self.mean(x), validate_args=False)
         std = (self.max_std - self.min_std) * torch.sigmoid(self.std(x) + 2.0) + self.min_std
-        return torch.distributions.Independent(torch.distributions.Normal(torch.tanh(self.mean(x)), std), 1)
+        normal = torch.distributions.Normal(torch.tanh(self.mean(x)), std, validate_args=False)
+        return torch.distributions.Independent(normal, 1, validate_args=False)
+
+    @torch.no_grad()
+    def sample(self, feat: torch.Tensor) -> torch.Tensor:
+        """An action sample; discrete ones by Gumbel-max, faster than the distribution's sampler."""
+        if self.discrete:
+            return sample_onehot(self.mean(self.net(feat)))
+        return self(feat).sample()

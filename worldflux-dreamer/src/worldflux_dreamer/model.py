@@ -75,6 +75,13 @@ class DreamerV3(WorldModelBase):
     def value(self, state: LatentState) -> torch.Tensor:
         return self.critic.mean(self.critic(self.features(state)))
 
+    def observe_step(self, state: LatentState, prev_action: torch.Tensor, obs: torch.Tensor,
+                     is_first: torch.Tensor) -> LatentState:
+        """The posterior after acting ``prev_action`` and seeing ``obs``; resets where ``is_first``."""
+        keep = (~is_first).float()[:, None]
+        deter = self.rssm.core(state["deter"] * keep, state["stoch"] * keep[..., None], prev_action * keep)
+        return LatentState(self.rssm.obs_step(deter, self.encoder(obs)))
+
     def policy(self, state: LatentState) -> torch.distributions.Distribution:
         """The actor's action distribution at ``state``."""
         return self.actor(self.features(state))
@@ -127,10 +134,10 @@ class DreamerV3(WorldModelBase):
             feats, actions = [], []
             for _ in range(c.imag_horizon):
                 feats.append(torch.cat([state["deter"], state["stoch"].flatten(-2)], -1))
-                actions.append(self.actor(feats[-1]).sample())
+                actions.append(self.actor.sample(feats[-1]))
                 state = self.rssm.img_step(state, actions[-1])
             feats.append(torch.cat([state["deter"], state["stoch"].flatten(-2)], -1))
-            actions.append(self.actor(feats[-1]).sample())
+            actions.append(self.actor.sample(feats[-1]))
             feat, action = torch.stack(feats, 1), torch.stack(actions, 1)  # [N, H+1, ...]
             reward = self.reward_head.mean(self.reward_head(feat))
             cont = torch.sigmoid(self.cont_head(feat))

@@ -1,0 +1,99 @@
+"""DreamerV3 world-model losses on pixels: CartPole-v1 rendered to 64x64 RGB.
+
+Collects with the learning agent and prints the reconstruction and reward
+losses (means over blocks of updates), so one can see them fall.
+
+    python benchmarks/dreamer_pixels.py --steps 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from worldflux import create_world_model
+from worldflux.types import Batch
+
+SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_discrete": 32, "stoch_classes": 4, "units": 64, "cnn_depth": 4}
+
+
+def frame(env: gym.Env) -> np.ndarray:
+    """The rendered frame, area-resized to 3x64x64 uint8."""
+    image = torch.as_tensor(env.render()).permute(2, 0, 1)[None].float()
+    return F.interpolate(image, size=(64, 64), mode="area")[0].round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-ratio", type=float, default=64.0)
+    parser.add_argument("--batch-length", type=int, default=32)
+    parser.add_argument("--report-every", type=int, default=25, help="updates per printed line")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    model = create_world_model("dreamerv3:official_xl", obs_shape=(3, 64, 64), action_dim=2, discrete_actions=True,
+                               lr=3e-4, warmup=100, batch_length=args.batch_length, **SIZE1M)
+    c = model.config
+    opt = model.make_optimizer()
+    n = args.steps + 1000
+    obs_buf = np.zeros((n, 3, 64, 64), np.uint8)
+    act_buf = np.zeros((n, 2), np.float32)
+    rew_buf, first_buf, term_buf = np.zeros(n, np.float32), np.zeros(n, bool), np.zeros(n, bool)
+    size = 0
+
+    def add(obs, action, reward, first, term):
+        nonlocal size
+        obs_buf[size], act_buf[size], rew_buf[size], first_buf[size], term_buf[size] = obs, action, reward, first, term
+        size += 1
+
+    env.reset(seed=args.seed)
+    obs, reward, first, term = frame(env), 0.0, True, False
+    state, prev = model.initial_state(1), torch.zeros(1, 2)
+    budget, updates, block, start = 0.0, 0, [], time.time()
+    print("updates  env_steps  loss/rec  loss/rew  loss/dyn  seconds")
+    for step in range(1, args.steps + 1):
+        with torch.no_grad():
+            state = model.observe_step(state, prev, torch.as_tensor(obs)[None], torch.tensor([first]))
+            action = model.policy(state).sample()
+        add(obs, action[0].numpy(), reward, first, term)
+        _, reward, terminated, truncated, _ = env.step(int(action.argmax()))
+        obs, prev, first, term = frame(env), action, False, terminated
+        if terminated or truncated:
+            add(obs, np.zeros(2, np.float32), reward, False, terminated)
+            env.reset()
+            obs, reward, first, term, prev = frame(env), 0.0, True, False, torch.zeros(1, 2)
+        if size < c.batch_length:
+            continue
+        budget += args.train_ratio / (c.batch_size * c.batch_length)
+        while budget >= 1:
+            idx = rng.integers(0, size - c.batch_length + 1, c.batch_size)[:, None] + np.arange(c.batch_length)
+            is_first = first_buf[idx].copy()
+            is_first[:, 0] = True
+            batch = Batch(obs=torch.as_tensor(obs_buf[idx]), action=torch.as_tensor(act_buf[idx]),
+                          reward=torch.as_tensor(rew_buf[idx]), is_first=torch.as_tensor(is_first),
+                          is_terminal=torch.as_tensor(term_buf[idx]))
+            out = model.loss(batch)
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
+            opt.step()
+            model.after_update()
+            budget -= 1
+            updates += 1
+            block.append([out.metrics[k] for k in ("loss/rec", "loss/rew", "loss/dyn")])
+            if len(block) == args.report_every:
+                rec, rew, dyn = torch.tensor(block).mean(0).tolist()
+                print(f"{updates:7d}  {step:9d}  {rec:8.2f}  {rew:8.3f}  {dyn:8.3f}  {time.time() - start:7.0f}",
+                      flush=True)
+                block = []
+
+
+if __name__ == "__main__":
+    main()
