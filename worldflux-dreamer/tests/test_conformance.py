@@ -17,3 +17,17 @@ class TestDreamerImageContinuous(WorldModelConformance):
 @pytest.mark.parametrize("preset", ["dreamer:ci"])
 class TestDreamerVectorDiscrete(WorldModelConformance):
     build_kwargs = {"obs_shape": (5,), "action_dim": 3, "discrete_actions": True}
+
+
+@pytest.mark.parametrize("preset", [
+    "dreamerv3:size12m",
+    pytest.param("dreamerv3:size25m", marks=pytest.mark.slow),
+    pytest.param("dreamerv3:size50m", marks=pytest.mark.slow),
+    pytest.param("dreamerv3:size100m", marks=pytest.mark.slow),
+    pytest.param("dreamerv3:size200m", marks=pytest.mark.slow),
+    pytest.param("dreamerv3:official_xl", marks=pytest.mark.slow),
+])
+class TestDreamerSizes(WorldModelConformance):
+    batch_size = 2
+    seq_len = 3
+    horizon = 2
