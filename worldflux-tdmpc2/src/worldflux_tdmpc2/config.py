@@ -1,0 +1,74 @@
+"""TDMPC2Config: every knob of the official agent, with the official defaults (single task, state observations)."""
+
+from __future__ import annotations
+
+from worldflux.config import config_field, non_negative, positive, unit_interval, worldflux_config
+
+
+@worldflux_config
+class TDMPC2Config:
+    """Field defaults are nicklashansen/tdmpc2's ``config.yaml`` with the 5M model size."""
+
+    # spec
+    obs_shape: tuple[int, ...] = config_field((39,), help="observation shape: a (D,) state vector")
+    action_dim: int = config_field(6, help="continuous action size, actions in [-1, 1]", validator=positive)
+    episode_length: int = config_field(1000, help="episode length; sets the discount (see discount)",
+                                       validator=positive)
+    episodic: bool = config_field(False, help="learn a termination head and stop returns at terminations")
+    # architecture
+    latent_dim: int = config_field(512, help="latent state size (SimNorm groups of simnorm_dim)", validator=positive)
+    hidden_dim: int = config_field(512, help="MLP width of dynamics, reward, policy and Q networks",
+                                   validator=positive)
+    enc_dim: int = config_field(256, help="encoder MLP width", validator=positive)
+    num_enc_layers: int = config_field(2, help="encoder layers (hidden layers = max(1, this - 1))",
+                                       validator=positive)
+    num_q_networks: int = config_field(5, help="size of the Q ensemble (>= 2)", validator=positive)
+    simnorm_dim: int = config_field(8, help="SimNorm group size", validator=positive)
+    num_bins: int = config_field(101, help="two-hot bins of reward and Q in symlog space", validator=positive)
+    vmin: float = config_field(-10.0, help="lowest bin (symlog space)")
+    vmax: float = config_field(10.0, help="highest bin (symlog space)")
+    dropout: float = config_field(0.01, help="dropout after the first layer of each Q network",
+                                  validator=unit_interval)
+    log_std_min: float = config_field(-10.0, help="policy log-std lower bound")
+    log_std_max: float = config_field(2.0, help="policy log-std upper bound")
+    # losses and optimisation
+    horizon: int = config_field(3, help="latent rollout length in training and planning", validator=positive)
+    rho: float = config_field(0.5, help="temporal weight rho^t of the multi-step losses", validator=unit_interval)
+    consistency_coef: float = config_field(20.0, help="latent consistency loss weight", validator=non_negative)
+    reward_coef: float = config_field(0.1, help="reward loss weight", validator=non_negative)
+    value_coef: float = config_field(0.1, help="Q loss weight", validator=non_negative)
+    termination_coef: float = config_field(1.0, help="termination loss weight (episodic)", validator=non_negative)
+    entropy_coef: float = config_field(1e-4, help="policy entropy weight", validator=non_negative)
+    tau: float = config_field(0.01, help="Polyak rate of target Qs and of the Q scale", validator=unit_interval)
+    lr: float = config_field(3e-4, help="Adam learning rate", validator=positive)
+    enc_lr_scale: float = config_field(0.3, help="encoder learning rate = lr * this", validator=non_negative)
+    grad_clip_norm: float = config_field(20.0, help="gradient norm clip", validator=positive)
+    batch_size: int = config_field(256, help="sequences per update", validator=positive)
+    # MPPI
+    mpc: bool = config_field(True, help="plan with MPPI (else act with the policy prior)")
+    iterations: int = config_field(6, help="MPPI iterations", validator=positive)
+    num_samples: int = config_field(512, help="MPPI action sequences per iteration", validator=positive)
+    num_elites: int = config_field(64, help="MPPI elites", validator=positive)
+    num_pi_trajs: int = config_field(24, help="sequences drawn from the policy prior", validator=non_negative)
+    temperature: float = config_field(0.5, help="MPPI score temperature", validator=positive)
+    min_std: float = config_field(0.05, help="MPPI minimum std", validator=positive)
+    max_std: float = config_field(2.0, help="MPPI initial / maximum std", validator=positive)
+    discount_denom: float = config_field(5.0, help="discount rule: frac = episode_length / this", validator=positive)
+    discount_min: float = config_field(0.95, help="discount lower bound", validator=unit_interval)
+    discount_max: float = config_field(0.995, help="discount upper bound", validator=unit_interval)
+
+    @property
+    def discount(self) -> float:
+        """The official rule: ``(frac - 1) / frac`` clipped to [min, max], ``frac = episode_length / denom``."""
+        frac = self.episode_length / self.discount_denom
+        return min(max((frac - 1) / frac, self.discount_min), self.discount_max)
+
+    @property
+    def seed_steps(self) -> int:
+        """Random-action steps before training: ``max(1000, 5 * episode_length)``."""
+        return max(1000, 5 * self.episode_length)
+
+    @property
+    def mppi_iterations(self) -> int:
+        """Iterations, plus 2 for large action spaces (>= 20 dims) as officially."""
+        return self.iterations + 2 * int(self.action_dim >= 20)

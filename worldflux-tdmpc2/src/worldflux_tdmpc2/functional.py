@@ -1,0 +1,66 @@
+"""Stateless pieces of TD-MPC2: two-hot in symlog space, squashed Gaussian policy maths."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def symlog(x: torch.Tensor) -> torch.Tensor:
+    return torch.sign(x) * torch.log1p(torch.abs(x))
+
+
+def symexp(x: torch.Tensor) -> torch.Tensor:
+    return torch.sign(x) * torch.expm1(torch.abs(x))
+
+
+def two_hot(x: torch.Tensor, bins: int, vmin: float, vmax: float) -> torch.Tensor:
+    """Soft two-hot encoding ``[..., bins]`` of ``symlog(x)`` clamped to [vmin, vmax]."""
+    size = (vmax - vmin) / (bins - 1)
+    pos = (symlog(x).clamp(vmin, vmax) - vmin) / size
+    idx = pos.floor()
+    offset = (pos - idx).unsqueeze(-1)
+    idx = idx.long().unsqueeze(-1)
+    out = torch.zeros(*x.shape, bins, device=x.device, dtype=x.dtype)
+    out.scatter_(-1, idx, 1 - offset)
+    return out.scatter_add_(-1, (idx + 1) % bins, offset)  # at vmax the offset is 0: wrap-around adds nothing
+
+
+def two_hot_inv(logits: torch.Tensor, vmin: float, vmax: float) -> torch.Tensor:
+    """The decoded scalar ``[...]``: symexp of the expected bin under softmax(logits).
+
+    With symmetric bins (``vmin == -vmax``, odd count) mirrored terms are summed
+    pairwise, so uniform probabilities (zero-initialised heads) decode to exactly 0.
+    """
+    n = logits.shape[-1]
+    probs = logits.softmax(-1)
+    bins = torch.linspace(vmin, vmax, n, device=logits.device, dtype=logits.dtype)
+    if vmin != -vmax or n % 2 == 0:
+        return symexp((probs * bins).sum(-1))
+    m = n // 2
+    bins = torch.cat([bins[:m], bins.new_zeros(1), -bins[:m].flip(0)])
+    terms = probs * bins
+    return symexp((terms[..., :m].flip(-1) + terms[..., m + 1:]).sum(-1))
+
+
+def soft_ce(logits: torch.Tensor, target: torch.Tensor, vmin: float, vmax: float) -> torch.Tensor:
+    """Cross-entropy ``[...]`` of softmax(logits) against the two-hot encoding of ``target``."""
+    return -(two_hot(target, logits.shape[-1], vmin, vmax) * logits.log_softmax(-1)).sum(-1)
+
+
+def squashed_gaussian(mean: torch.Tensor, log_std_raw: torch.Tensor, log_std_min: float, log_std_max: float
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sample a tanh-squashed Gaussian action; returns (action, tanh(mean), entropy, scaled entropy).
+
+    The entropy is that of the squashed sample; the scaled entropy multiplies
+    the Gaussian log-probability by the number of action dimensions, as officially.
+    """
+    log_std = log_std_min + 0.5 * (log_std_max - log_std_min) * (torch.tanh(log_std_raw) + 1)
+    eps = torch.randn_like(mean)
+    gauss_logp = (-0.5 * eps.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    action = torch.tanh(mean + eps * log_std.exp())
+    logp = gauss_logp - torch.log(F.relu(1 - action.pow(2)) + 1e-6).sum(-1)
+    scale = gauss_logp * mean.shape[-1] / (logp + 1e-8)
+    return action, torch.tanh(mean), -logp, -logp * scale

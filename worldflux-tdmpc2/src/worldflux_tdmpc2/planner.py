@@ -1,0 +1,65 @@
+"""Acting with TD-MPC2: MPPI over the latent model, warm-started from the previous plan."""
+
+from __future__ import annotations
+
+import torch
+
+from worldflux_tdmpc2.functional import two_hot_inv
+from worldflux_tdmpc2.model import TDMPC2
+from worldflux_tdmpc2.mppi import mppi, pick_elite
+
+
+class Planner:
+    """Plans for ``num_envs`` environments at once; keeps each one's previous mean for warm starts."""
+
+    def __init__(self, model: TDMPC2, num_envs: int = 1) -> None:
+        self.model = model
+        c = model.config
+        self.prev_mean = torch.zeros(num_envs, c.horizon, c.action_dim, device=model.qs.weights[0].device)
+
+    @torch.no_grad()
+    def estimate_value(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Discounted model rewards over the horizon plus ``Q(z_H, pi(z_H))``: ``[E, N]``."""
+        m, c = self.model, self.model.config
+        ret = torch.zeros(actions.shape[:2], device=z.device)
+        discount = torch.ones_like(ret)
+        alive = torch.ones_like(ret)
+        for t in range(actions.shape[2]):
+            a = actions[:, :, t]
+            ret = ret + discount * alive * two_hot_inv(m.reward_logits(z, a), c.vmin, c.vmax)
+            z = m.next(z, a)
+            discount = discount * c.discount
+            if m.termination is not None:
+                alive = alive * (torch.sigmoid(m.termination(z)).squeeze(-1) <= 0.5).float()
+        return ret + discount * alive * m.q(z, m.policy(z)[0], "avg")
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, first: torch.Tensor, explore: bool) -> torch.Tensor:
+        """Actions ``[E, A]`` for observations ``[E, D]``; ``first [E]`` marks episode starts (no warm start)."""
+        m, c = self.model, self.model.config
+        m.eval()
+        z = m.encode(obs)["z"]
+        if not c.mpc:
+            action, mean, _, _ = m.policy(z)
+            return action if explore else mean
+        e = z.shape[0]
+        fixed = torch.empty(e, c.num_pi_trajs, c.horizon, c.action_dim, device=z.device)
+        if c.num_pi_trajs:
+            zp = z[:, None].expand(-1, c.num_pi_trajs, -1)
+            for t in range(c.horizon):
+                fixed[:, :, t] = m.policy(zp)[0]
+                if t < c.horizon - 1:
+                    zp = m.next(zp, fixed[:, :, t])
+        mean = torch.zeros_like(self.prev_mean)
+        mean[:, :-1] = self.prev_mean[:, 1:]
+        mean[first.to(mean.device)] = 0.0
+        zs = z[:, None].expand(-1, c.num_samples, -1)
+        mean, std, elites, score = mppi(
+            lambda actions: self.estimate_value(zs, actions), mean, fixed,
+            iterations=c.mppi_iterations, num_samples=c.num_samples, num_elites=c.num_elites,
+            temperature=c.temperature, min_std=c.min_std, max_std=c.max_std)
+        action = pick_elite(elites, score)[:, 0]
+        if explore:
+            action = action + std[:, 0] * torch.randn_like(action)
+        self.prev_mean = mean
+        return action.clamp(-1, 1)
