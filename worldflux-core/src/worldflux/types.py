@@ -1,13 +1,15 @@
 """The values the WorldModel protocol speaks. Tensors are batch-major: ``[B, ...]`` or ``[B, T, ...]``.
 
 torch is imported inside methods only, so ``import worldflux`` stays light.
+The classes are frozen dataclasses rather than attrs classes because
+torch.compile traces dataclass constructors but not frozen attrs ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
-import attrs
 
 if TYPE_CHECKING:
     import torch
@@ -19,7 +21,7 @@ def _map_obs(obs: Any, fn: Callable[[Any], Any]) -> Any:
     return {k: fn(v) for k, v in obs.items()} if isinstance(obs, Mapping) else fn(obs)
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class LatentState:
     """A family's latent state as named tensors sharing their leading (batch[, time]) dims.
 
@@ -58,7 +60,7 @@ class LatentState:
         return LatentState({k: torch.stack([s.tensors[k] for s in states], dim) for k in keys})
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class Prediction:
     """What taking ``action`` in a state leads to: the next (prior) state, reward ``[B]`` and continue probability ``[B]``."""
 
@@ -67,7 +69,7 @@ class Prediction:
     cont: torch.Tensor
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class Trajectory:
     """An open-loop rollout of ``H`` actions: next states ``[B, H, ...]``, rewards and continues ``[B, H]``."""
 
@@ -76,7 +78,7 @@ class Trajectory:
     continues: torch.Tensor
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class Batch:
     """Replayed sequences, one entry per environment step, ``[B, T, ...]``.
 
@@ -107,10 +109,10 @@ class Batch:
         )
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class LossOutput:
     """A training loss: the scalar to minimise, detached scalar metrics, and the posterior states."""
 
     loss: torch.Tensor
-    metrics: Mapping[str, torch.Tensor] = attrs.field(factory=dict)
+    metrics: Mapping[str, torch.Tensor] = dataclasses.field(default_factory=dict)
     states: LatentState | None = None
