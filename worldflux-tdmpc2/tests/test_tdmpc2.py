@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
 from worldflux.types import Batch
-from worldflux_tdmpc2.functional import two_hot, two_hot_inv
+from worldflux_tdmpc2.functional import make_bins, two_hot, two_hot_inv
 from worldflux_tdmpc2.layers import SimNorm
 from worldflux_tdmpc2.mppi import mppi
 from worldflux_tdmpc2.planner import Planner
@@ -52,7 +52,7 @@ def test_two_hot_round_trip_within_one_bin(value):
     x = torch.tensor([value])
     enc = two_hot(x, 101, -10.0, 10.0)
     assert torch.allclose(enc.sum(-1), torch.ones(1))
-    decoded = two_hot_inv(torch.log(enc.clamp(min=1e-12)), -10.0, 10.0)
+    decoded = two_hot_inv(torch.log(enc.clamp(min=1e-12)), make_bins(101, -10.0, 10.0))
     bin_width = 20 / 100
     assert abs(math.copysign(math.log1p(abs(decoded.item())), decoded.item())
                - math.copysign(math.log1p(abs(value)), value)) <= bin_width
@@ -86,7 +86,7 @@ def test_initial_reward_and_q_decode_to_exactly_zero():
     torch.manual_seed(0)
     model = create_world_model("tdmpc2:proof_5m", obs_shape=(24,), action_dim=6)
     z, a = model.encode(torch.randn(4, 24))["z"], torch.rand(4, 6) * 2 - 1
-    assert torch.equal(two_hot_inv(model.reward_logits(z, a), -10, 10), torch.zeros(4))
+    assert torch.equal(two_hot_inv(model.reward_logits(z, a), model.bins), torch.zeros(4))
     assert torch.equal(model.q(z, a, "avg"), torch.zeros(4))
     assert torch.equal(model.predict(model.encode(torch.randn(4, 24)), a).reward, torch.zeros(4))
 

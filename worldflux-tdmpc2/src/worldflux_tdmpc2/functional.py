@@ -28,21 +28,28 @@ def two_hot(x: torch.Tensor, bins: int, vmin: float, vmax: float) -> torch.Tenso
     return out.scatter_add_(-1, (idx + 1) % bins, offset)  # at vmax the offset is 0: wrap-around adds nothing
 
 
-def two_hot_inv(logits: torch.Tensor, vmin: float, vmax: float) -> torch.Tensor:
+def make_bins(bins: int, vmin: float, vmax: float) -> torch.Tensor:
+    """Evenly spaced bin centres in symlog space, exactly mirrored when ``vmin == -vmax``."""
+    out = torch.linspace(vmin, vmax, bins)
+    if vmin == -vmax:
+        half = out[: bins // 2]
+        out = torch.cat([half, torch.zeros(bins % 2), -half.flip(0)])
+    return out
+
+
+def two_hot_inv(logits: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
     """The decoded scalar ``[...]``: symexp of the expected bin under softmax(logits).
 
-    With symmetric bins (``vmin == -vmax``, odd count) mirrored terms are summed
-    pairwise, so uniform probabilities (zero-initialised heads) decode to exactly 0.
+    Mirrored terms are summed pairwise, so uniform probabilities over mirrored
+    bins (zero-initialised heads) decode to exactly 0, not to rounding noise.
     """
-    n = logits.shape[-1]
-    probs = logits.softmax(-1)
-    bins = torch.linspace(vmin, vmax, n, device=logits.device, dtype=logits.dtype)
-    if vmin != -vmax or n % 2 == 0:
-        return symexp((probs * bins).sum(-1))
-    m = n // 2
-    bins = torch.cat([bins[:m], bins.new_zeros(1), -bins[:m].flip(0)])
-    terms = probs * bins
-    return symexp((terms[..., :m].flip(-1) + terms[..., m + 1:]).sum(-1))
+    terms = logits.softmax(-1) * bins
+    m = bins.shape[0] // 2
+    low, high = terms[..., :m].flip(-1), terms[..., bins.shape[0] - m:]
+    total = (low + high).sum(-1)
+    if bins.shape[0] % 2:
+        total = total + terms[..., m]
+    return symexp(total)
 
 
 def soft_ce(logits: torch.Tensor, target: torch.Tensor, vmin: float, vmax: float) -> torch.Tensor:

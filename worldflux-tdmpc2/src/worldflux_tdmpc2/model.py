@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from worldflux.model import WorldModelBase
 from worldflux.types import Batch, LatentState, LossOutput, Prediction
 from worldflux_tdmpc2.config import TDMPC2Config
-from worldflux_tdmpc2.functional import soft_ce, squashed_gaussian, two_hot_inv
+from worldflux_tdmpc2.functional import make_bins, soft_ce, squashed_gaussian, two_hot_inv
 from worldflux_tdmpc2.layers import EnsembleMLP, SimNorm, init_weights, mlp
 from worldflux_tdmpc2.scale import RunningScale
 
@@ -47,6 +47,7 @@ class TDMPC2(WorldModelBase):
         self.qs = EnsembleMLP(c.num_q_networks, za, h, c.num_bins, c.dropout)
         self.target_qs = copy.deepcopy(self.qs).requires_grad_(False).eval()
         self.scale = RunningScale(c.tau)
+        self.register_buffer("bins", make_bins(c.num_bins, c.vmin, c.vmax), persistent=False)
 
     def train(self, mode: bool = True) -> TDMPC2:
         super().train(mode)
@@ -77,8 +78,9 @@ class TDMPC2(WorldModelBase):
             out = self.qs(x, [p.detach() for p in self.qs.flat_params()] if detach else None)
         if kind == "all":
             return out
-        pick = torch.randperm(self.config.num_q_networks, device=out.device)[:2]
-        values = two_hot_inv(out[pick], self.config.vmin, self.config.vmax)
+        if self.config.num_q_networks > 2:  # two random members (with exactly two, both: order is irrelevant)
+            out = out[torch.randperm(self.config.num_q_networks, device=out.device)[:2]]
+        values = two_hot_inv(out, self.bins)
         return values.min(0).values if kind == "min" else values.mean(0)
 
     # --- protocol ---------------------------------------------------------------
@@ -98,7 +100,7 @@ class TDMPC2(WorldModelBase):
     def predict(self, state: LatentState, action: torch.Tensor) -> Prediction:
         z = state["z"]
         nxt = self.next(z, action)
-        reward = two_hot_inv(self.reward_logits(z, action), self.config.vmin, self.config.vmax)
+        reward = two_hot_inv(self.reward_logits(z, action), self.bins)
         if self.termination is None:
             cont = torch.ones_like(reward)
         else:

@@ -26,7 +26,7 @@ class Planner:
         alive = torch.ones_like(ret)
         for t in range(actions.shape[2]):
             a = actions[:, :, t]
-            ret = ret + discount * alive * two_hot_inv(m.reward_logits(z, a), c.vmin, c.vmax)
+            ret = ret + discount * alive * two_hot_inv(m.reward_logits(z, a), m.bins)
             z = m.next(z, a)
             discount = discount * c.discount
             if m.termination is not None:
