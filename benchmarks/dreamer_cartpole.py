@@ -85,11 +85,7 @@ def run(seed: int, steps: int, marks: list[int], train_ratio: float, lr: float, 
         if replay.size >= c.batch_length:
             budget += train_ratio / (c.batch_size * c.batch_length)
             while budget >= 1:
-                out = model.loss(replay.sample(rng, c.batch_size, c.batch_length))
-                opt.zero_grad(set_to_none=True)
-                out.loss.backward()
-                opt.step()
-                model.after_update()
+                model.update(replay.sample(rng, c.batch_size, c.batch_length), opt)
                 budget -= 1
                 updates += 1
         if step in marks:

@@ -80,14 +80,10 @@ def main() -> None:
             batch = Batch(obs=torch.as_tensor(obs_buf[idx]), action=torch.as_tensor(act_buf[idx]),
                           reward=torch.as_tensor(rew_buf[idx]), is_first=torch.as_tensor(is_first),
                           is_terminal=torch.as_tensor(term_buf[idx]))
-            out = model.loss(batch)
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
-            opt.step()
-            model.after_update()
+            metrics = model.update(batch, opt)
             budget -= 1
             updates += 1
-            block.append([out.metrics[k] for k in ("loss/rec", "loss/rew", "loss/dyn")])
+            block.append([metrics[k] for k in ("loss/rec", "loss/rew", "loss/dyn")])
             if len(block) == args.report_every:
                 rec, rew, dyn = torch.tensor(block).mean(0).tolist()
                 print(f"{updates:7d}  {step:9d}  {rec:8.2f}  {rew:8.3f}  {dyn:8.3f}  {time.time() - start:7.0f}",

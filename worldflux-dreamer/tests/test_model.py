@@ -101,12 +101,8 @@ def test_training_steps_reduce_the_world_model_loss(spec):
     batch = _batch(model)
     first = None
     for _ in range(15):
-        out = model.loss(batch)
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-        model.after_update()
-        rec = out.metrics["loss/rec"].item() + out.metrics["loss/rew"].item()
+        metrics = model.update(batch, opt)
+        rec = metrics["loss/rec"].item() + metrics["loss/rew"].item()
         first = first if first is not None else rec
     assert rec < 0.9 * first
     slow, fast = model.slow_critic.net[-1].weight, model.critic.net[-1].weight

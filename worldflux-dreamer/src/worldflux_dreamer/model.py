@@ -94,6 +94,16 @@ class DreamerV3(WorldModelBase):
         params = [p for p in self.parameters() if p.requires_grad]
         return LaProp(params, lr=c.lr, agc=c.agc, eps=c.eps, beta1=c.beta1, beta2=c.beta2, warmup=c.warmup)
 
+    def update(self, batch: Batch, optimizer: LaProp) -> dict[str, torch.Tensor]:
+        """One official training step on ``batch``: the whole loss, one optimiser step, the slow critic."""
+        self.train()
+        out = self.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        optimizer.step()
+        self.after_update()
+        return {**out.metrics, "loss": out.loss.detach()}
+
     @torch.no_grad()
     def after_update(self) -> None:
         """Move the slow critic towards the critic (every update, as configured officially)."""
