@@ -60,7 +60,7 @@ def run(seed: int, steps: int, marks: list[int], train_ratio: float, lr: float, 
                                lr=lr, warmup=warmup, **SIZE1M)
     c = model.config
     opt = model.make_optimizer()
-    replay = SequenceReplay(steps + 1, 4, 2)
+    replay = SequenceReplay(2 * steps + 1, 4, 2)  # each episode end adds one extra entry
     obs, _ = env.reset(seed=seed)
     reward, is_first, is_terminal = 0.0, True, False
     state = model.initial_state(1)

@@ -43,7 +43,7 @@ def main() -> None:
                                lr=3e-4, warmup=100, batch_length=args.batch_length, **SIZE1M)
     c = model.config
     opt = model.make_optimizer()
-    n = args.steps + 1000
+    n = 2 * args.steps + 1  # each episode end adds one extra entry
     obs_buf = np.zeros((n, 3, 64, 64), np.uint8)
     act_buf = np.zeros((n, 2), np.float32)
     rew_buf, first_buf, term_buf = np.zeros(n, np.float32), np.zeros(n, bool), np.zeros(n, bool)
