@@ -21,35 +21,9 @@ import numpy as np
 import torch
 
 from worldflux import create_world_model
-from worldflux.types import Batch
+from worldflux.training import Replay
 
 SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_discrete": 32, "stoch_classes": 4, "units": 64, "cnn_depth": 4}
-
-
-class SequenceReplay:
-    """A flat buffer of env steps; samples ``[B, T]`` windows (crossing episodes, as the official replay)."""
-
-    def __init__(self, capacity: int, obs_dim: int, action_dim: int) -> None:
-        self.obs = np.zeros((capacity, obs_dim), np.float32)
-        self.action = np.zeros((capacity, action_dim), np.float32)
-        self.reward = np.zeros(capacity, np.float32)
-        self.is_first = np.zeros(capacity, bool)
-        self.is_terminal = np.zeros(capacity, bool)
-        self.size = 0
-
-    def add(self, obs, action, reward, is_first, is_terminal) -> None:
-        i = self.size
-        self.obs[i], self.action[i], self.reward[i] = obs, action, reward
-        self.is_first[i], self.is_terminal[i] = is_first, is_terminal
-        self.size += 1
-
-    def sample(self, rng: np.random.Generator, batch: int, length: int) -> Batch:
-        idx = rng.integers(0, self.size - length + 1, batch)[:, None] + np.arange(length)
-        take = lambda a: torch.as_tensor(a[idx])  # noqa: E731
-        is_first = self.is_first[idx].copy()
-        is_first[:, 0] = True  # each window starts from the zero state
-        return Batch(obs=take(self.obs), action=take(self.action), reward=take(self.reward),
-                     is_first=torch.as_tensor(is_first), is_terminal=take(self.is_terminal))
 
 
 def run(seed: int, steps: int, marks: list[int], train_ratio: float, lr: float, warmup: int) -> dict:
@@ -60,7 +34,7 @@ def run(seed: int, steps: int, marks: list[int], train_ratio: float, lr: float, 
                                lr=lr, warmup=warmup, **SIZE1M)
     c = model.config
     opt = model.make_optimizer()
-    replay = SequenceReplay(2 * steps + 1, 4, 2)  # each episode end adds one extra entry
+    replay = Replay(2 * steps + 1, (4,), 2)  # each episode end adds one extra entry
     obs, _ = env.reset(seed=seed)
     reward, is_first, is_terminal = 0.0, True, False
     state = model.initial_state(1)
@@ -72,17 +46,17 @@ def run(seed: int, steps: int, marks: list[int], train_ratio: float, lr: float, 
             state = model.observe_step(state, prev_action, torch.as_tensor(obs)[None],
                                        torch.tensor([is_first]))
             action = model.policy(state).sample()
-        replay.add(obs, action[0].numpy(), reward, is_first, is_terminal)
+        replay.add(obs[None], action.numpy(), np.array([reward]), np.array([is_first]), np.array([is_terminal]))
         obs, reward, terminated, truncated, _ = env.step(int(action.argmax()))
         episode_return += reward
         prev_action, is_first, is_terminal = action, False, terminated
         if terminated or truncated:
-            replay.add(obs, np.zeros(2, np.float32), reward, False, terminated)
+            replay.add(obs[None], np.zeros((1, 2)), np.array([reward]), np.array([False]), np.array([terminated]))
             returns.append(episode_return)
             obs, _ = env.reset()
             reward, is_first, is_terminal, episode_return = 0.0, True, False, 0.0
             prev_action = torch.zeros(1, 2)
-        if replay.size >= c.batch_length:
+        if replay.count >= c.batch_length:
             budget += train_ratio / (c.batch_size * c.batch_length)
             while budget >= 1:
                 model.update(replay.sample(rng, c.batch_size, c.batch_length), opt)

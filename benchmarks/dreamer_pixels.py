@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from worldflux import create_world_model
-from worldflux.types import Batch
+from worldflux.training import Replay
 
 SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_discrete": 32, "stoch_classes": 4, "units": 64, "cnn_depth": 4}
 
@@ -43,16 +43,7 @@ def main() -> None:
                                lr=3e-4, warmup=100, batch_length=args.batch_length, **SIZE1M)
     c = model.config
     opt = model.make_optimizer()
-    n = 2 * args.steps + 1  # each episode end adds one extra entry
-    obs_buf = np.zeros((n, 3, 64, 64), np.uint8)
-    act_buf = np.zeros((n, 2), np.float32)
-    rew_buf, first_buf, term_buf = np.zeros(n, np.float32), np.zeros(n, bool), np.zeros(n, bool)
-    size = 0
-
-    def add(obs, action, reward, first, term):
-        nonlocal size
-        obs_buf[size], act_buf[size], rew_buf[size], first_buf[size], term_buf[size] = obs, action, reward, first, term
-        size += 1
+    replay = Replay(2 * args.steps + 1, (3, 64, 64), 2, obs_dtype=np.uint8)  # +1 entry per episode end
 
     env.reset(seed=args.seed)
     obs, reward, first, term = frame(env), 0.0, True, False
@@ -63,23 +54,18 @@ def main() -> None:
         with torch.no_grad():
             state = model.observe_step(state, prev, torch.as_tensor(obs)[None], torch.tensor([first]))
             action = model.policy(state).sample()
-        add(obs, action[0].numpy(), reward, first, term)
+        replay.add(obs[None], action.numpy(), np.array([reward]), np.array([first]), np.array([term]))
         _, reward, terminated, truncated, _ = env.step(int(action.argmax()))
         obs, prev, first, term = frame(env), action, False, terminated
         if terminated or truncated:
-            add(obs, np.zeros(2, np.float32), reward, False, terminated)
+            replay.add(obs[None], np.zeros((1, 2)), np.array([reward]), np.array([False]), np.array([terminated]))
             env.reset()
             obs, reward, first, term, prev = frame(env), 0.0, True, False, torch.zeros(1, 2)
-        if size < c.batch_length:
+        if replay.count < c.batch_length:
             continue
         budget += args.train_ratio / (c.batch_size * c.batch_length)
         while budget >= 1:
-            idx = rng.integers(0, size - c.batch_length + 1, c.batch_size)[:, None] + np.arange(c.batch_length)
-            is_first = first_buf[idx].copy()
-            is_first[:, 0] = True
-            batch = Batch(obs=torch.as_tensor(obs_buf[idx]), action=torch.as_tensor(act_buf[idx]),
-                          reward=torch.as_tensor(rew_buf[idx]), is_first=torch.as_tensor(is_first),
-                          is_terminal=torch.as_tensor(term_buf[idx]))
+            batch = replay.sample(rng, c.batch_size, c.batch_length)
             metrics = model.update(batch, opt)
             budget -= 1
             updates += 1

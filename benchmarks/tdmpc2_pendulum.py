@@ -23,40 +23,11 @@ import numpy as np
 import torch
 
 from worldflux import create_world_model
-from worldflux.types import Batch
+from worldflux.training import Replay
 from worldflux_tdmpc2.planner import Planner
 
 CONFIG = {"latent_dim": 64, "hidden_dim": 128, "enc_dim": 128, "num_q_networks": 2, "iterations": 4,
           "num_samples": 256, "num_elites": 32, "num_pi_trajs": 16, "batch_size": 256, "episode_length": 200}
-
-
-class EpisodeReplay:
-    """Flat storage of env steps; samples ``[B, H+1]`` windows that stay inside one episode."""
-
-    def __init__(self, capacity: int, obs_dim: int, action_dim: int, window: int) -> None:
-        self.obs = np.zeros((capacity, obs_dim), np.float32)
-        self.action = np.zeros((capacity, action_dim), np.float32)
-        self.reward = np.zeros(capacity, np.float32)
-        self.terminal = np.zeros(capacity, bool)
-        self.window, self.size, self.episode_start = window, 0, 0
-        self.starts: list[np.ndarray] = []
-
-    def add(self, obs, action, reward, terminal) -> None:
-        i = self.size
-        self.obs[i], self.action[i], self.reward[i], self.terminal[i] = obs, action, reward, terminal
-        self.size += 1
-
-    def end_episode(self) -> None:
-        self.starts.append(np.arange(self.episode_start, self.size - self.window + 1))
-        self.episode_start = self.size
-
-    def sample(self, rng: np.random.Generator, batch: int) -> Batch:
-        starts = np.concatenate(self.starts)
-        idx = rng.choice(starts, batch)[:, None] + np.arange(self.window)
-        zeros = torch.zeros(idx.shape, dtype=torch.bool)
-        return Batch(obs=torch.as_tensor(self.obs[idx]), action=torch.as_tensor(self.action[idx]),
-                     reward=torch.as_tensor(self.reward[idx]), is_first=zeros,
-                     is_terminal=torch.as_tensor(self.terminal[idx]))
 
 
 def evaluate(model, episodes: int, seed: int) -> float:
@@ -84,7 +55,7 @@ def run(seed: int, steps: int, marks: list[int], eval_episodes: int) -> dict:
     c = model.config
     opts = model.make_optimizer()
     planner = Planner(model)
-    replay = EpisodeReplay(steps + steps // 200 + 10, 3, 1, c.horizon + 1)
+    replay = Replay(2 * steps + 1, (3,), 1, within_episode=True)  # +1 entry per episode end
     obs, _ = env.reset(seed=seed)
     reward, first, updates, curve, start = 0.0, True, 0, {}, time.time()
     for step in range(1, steps + 1):
@@ -92,17 +63,16 @@ def run(seed: int, steps: int, marks: list[int], eval_episodes: int) -> dict:
             action = torch.as_tensor(rng.uniform(-1, 1, 1), dtype=torch.float32)
         else:
             action = planner.act(torch.as_tensor(obs)[None], torch.tensor([first]), explore=True)[0]
-        replay.add(obs, action.numpy(), reward, False)
+        replay.add(obs[None], action.numpy()[None], np.array([reward]), np.array([first]), np.array([False]))
         obs, reward, terminated, truncated, _ = env.step(action.numpy() * scale)
         first = False
         if terminated or truncated:
-            replay.add(obs, np.zeros(1, np.float32), reward, terminated)
-            replay.end_episode()
+            replay.add(obs[None], np.zeros((1, 1)), np.array([reward]), np.array([False]), np.array([terminated]))
             obs, _ = env.reset()
             reward, first = 0.0, True
-        if step >= c.seed_steps and replay.starts:
+        if step >= c.seed_steps:
             for _ in range(c.seed_steps if step == c.seed_steps else 1):
-                model.update(replay.sample(rng, c.batch_size), opts)
+                model.update(replay.sample(rng, c.batch_size, c.horizon + 1), opts)
                 updates += 1
         if step in marks:
             curve[step] = evaluate(model, eval_episodes, seed)

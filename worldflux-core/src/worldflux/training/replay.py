@@ -1,0 +1,78 @@
+"""A replay of environment steps from parallel environments, sampled as ``[B, T]`` windows.
+
+Each entry is one environment output plus the action taken there (the
+:class:`~worldflux.types.Batch` convention). Storage is preallocated, so memory
+is bounded; observations keep their dtype, so images stay uint8. When full, the
+oldest steps are overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from worldflux.types import Batch
+
+
+class Replay:
+    """Ring buffers of ``capacity`` steps for each of ``num_envs`` environment streams.
+
+    With ``within_episode`` a sampled window never contains an episode start
+    after its first step (TD-MPC2's windows); without it windows may cross
+    episodes, and models reset their state at ``is_first`` (DreamerV3).
+    """
+
+    def __init__(self, capacity: int, obs_shape: Sequence[int], action_dim: int, *, num_envs: int = 1,
+                 obs_dtype: np.dtype | type = np.float32, within_episode: bool = False) -> None:
+        e, c = num_envs, capacity
+        self.obs = np.zeros((e, c, *obs_shape), obs_dtype)
+        self.action = np.zeros((e, c, action_dim), np.float32)
+        self.reward = np.zeros((e, c), np.float32)
+        self.is_first = np.zeros((e, c), bool)
+        self.is_terminal = np.zeros((e, c), bool)
+        self.within_episode = within_episode
+        self.pos = 0
+        self.count = 0
+
+    def __len__(self) -> int:
+        """Steps stored, over all streams."""
+        return self.count * self.obs.shape[0]
+
+    def add(self, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, is_first: np.ndarray,
+            is_terminal: np.ndarray) -> None:
+        """Append one step of every environment (arrays with a leading ``num_envs`` axis)."""
+        i = self.pos
+        self.obs[:, i], self.action[:, i], self.reward[:, i] = obs, action, reward
+        self.is_first[:, i], self.is_terminal[:, i] = is_first, is_terminal
+        self.pos = (i + 1) % self.obs.shape[1]
+        self.count = min(self.count + 1, self.obs.shape[1])
+
+    def sample(self, rng: np.random.Generator, batch: int, length: int) -> Batch:
+        """``batch`` windows of ``length`` consecutive steps, drawn uniformly (vectorised)."""
+        if self.count < length:
+            raise ValueError(f"replay holds {self.count} steps per environment; a window needs {length}")
+        envs, steps = np.empty(0, np.int64), np.empty((0, length), np.int64)
+        oldest = (self.pos - self.count) % self.obs.shape[1]
+        for _ in range(100):
+            e = rng.integers(0, self.obs.shape[0], 4 * batch)
+            start = rng.integers(0, self.count - length + 1, 4 * batch)
+            idx = (oldest + start[:, None] + np.arange(length)) % self.obs.shape[1]
+            if self.within_episode:
+                keep = ~self.is_first[e[:, None], idx[:, 1:]].any(1)
+                e, idx = e[keep], idx[keep]
+            envs, steps = np.concatenate([envs, e]), np.concatenate([steps, idx])
+            if len(envs) >= batch:
+                break
+        else:
+            raise ValueError(f"no window of {length} steps fits inside an episode; episodes are shorter than "
+                             f"the window, or the replay holds too few of them")
+        e, idx = envs[:batch, None], steps[:batch]
+        return Batch(
+            obs=torch.from_numpy(self.obs[e, idx]),
+            action=torch.from_numpy(self.action[e, idx]),
+            reward=torch.from_numpy(self.reward[e, idx]),
+            is_first=torch.from_numpy(self.is_first[e, idx]),
+            is_terminal=torch.from_numpy(self.is_terminal[e, idx]),
+        )
