@@ -75,11 +75,6 @@ def categorical_kl(lhs: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
     return (logp.exp() * (logp - logq)).sum(-1).sum(-1)
 
 
-def categorical_entropy(logits: torch.Tensor) -> torch.Tensor:
-    logp = logits.log_softmax(-1)
-    return -(logp.exp() * logp).sum(-1)
-
-
 def lambda_return(last: torch.Tensor, term: torch.Tensor, rew: torch.Tensor, boot: torch.Tensor,
                   disc: float, lam: float) -> torch.Tensor:
     """TD(lambda) returns ``[B, T-1]`` of sequences ``[B, T]`` where ``rew[t]`` arrives with step ``t``.

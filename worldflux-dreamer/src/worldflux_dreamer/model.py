@@ -47,8 +47,8 @@ class DreamerV3(WorldModelBase):
     # --- protocol ---------------------------------------------------------------
 
     @staticmethod
-    def features(state: LatentState) -> torch.Tensor:
-        """What the heads read: ``deter`` and the flattened ``stoch``."""
+    def features(state: LatentState | dict[str, torch.Tensor]) -> torch.Tensor:
+        """What the heads read: ``deter`` and the flattened ``stoch`` (of a state or the RSSM's dict)."""
         return torch.cat([state["deter"], state["stoch"].flatten(-2)], -1)
 
     def initial_state(self, batch_size: int) -> LatentState:
@@ -116,7 +116,7 @@ class DreamerV3(WorldModelBase):
         prev_action = torch.cat([torch.zeros_like(batch.action[:, :1]), batch.action[:, :-1]], 1)
         embed = self.encoder(batch.obs)
         post = self.rssm.observe(embed, prev_action.float(), batch.is_first, self.rssm.initial(b))
-        feat = torch.cat([post["deter"], post["stoch"].flatten(-2)], -1)
+        feat = self.features(post)
         losses: dict[str, torch.Tensor] = {}
         losses["dyn"], losses["rep"] = self.rssm.kl_losses(post["logits"], self.rssm.prior_logits(post["deter"]))
         losses["rec"] = self.decoder.loss(self.decoder(post["deter"], post["stoch"]), batch.obs)
@@ -143,10 +143,10 @@ class DreamerV3(WorldModelBase):
             state = {k: v.reshape(-1, *v.shape[2:]) for k, v in post.items()}
             feats, actions = [], []
             for _ in range(c.imag_horizon):
-                feats.append(torch.cat([state["deter"], state["stoch"].flatten(-2)], -1))
+                feats.append(self.features(state))
                 actions.append(self.actor.sample(feats[-1]))
                 state = self.rssm.img_step(state, actions[-1])
-            feats.append(torch.cat([state["deter"], state["stoch"].flatten(-2)], -1))
+            feats.append(self.features(state))
             actions.append(self.actor.sample(feats[-1]))
             feat, action = torch.stack(feats, 1), torch.stack(actions, 1)  # [N, H+1, ...]
             reward = self.reward_head.mean(self.reward_head(feat))
