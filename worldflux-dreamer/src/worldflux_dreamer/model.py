@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,9 @@ from worldflux_dreamer.heads import BinaryHead, PolicyHead, TwoHotHead
 from worldflux_dreamer.normalize import PercentileNormalizer
 from worldflux_dreamer.optim import LaProp
 from worldflux_dreamer.rssm import RSSM
+
+if TYPE_CHECKING:
+    from worldflux_dreamer.agent import DreamerAgent
 
 
 class DreamerV3(WorldModelBase):
@@ -87,6 +91,12 @@ class DreamerV3(WorldModelBase):
         return self.actor(self.features(state))
 
     # --- training ---------------------------------------------------------------
+
+    def make_agent(self, num_envs: int) -> DreamerAgent:
+        """The Trainer's agent for this model, acting in ``num_envs`` environments (see worldflux.training.agent)."""
+        from worldflux_dreamer.agent import DreamerAgent
+
+        return DreamerAgent(self, num_envs)
 
     def make_optimizer(self) -> LaProp:
         """The official optimiser over every trainable parameter (the slow critic is not trained)."""

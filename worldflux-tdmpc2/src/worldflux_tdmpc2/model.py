@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +14,9 @@ from worldflux_tdmpc2.config import TDMPC2Config
 from worldflux_tdmpc2.functional import make_bins, soft_ce, squashed_gaussian, two_hot_inv
 from worldflux_tdmpc2.layers import EnsembleMLP, SimNorm, init_weights, mlp
 from worldflux_tdmpc2.scale import RunningScale
+
+if TYPE_CHECKING:
+    from worldflux_tdmpc2.agent import TDMPC2Agent
 
 
 class TDMPC2(WorldModelBase):
@@ -159,6 +163,12 @@ class TDMPC2(WorldModelBase):
         rho = c.rho ** torch.arange(zs.shape[0], device=zs.device, dtype=zs.dtype)
         loss = (-(c.entropy_coef * scaled_entropy + self.scale(qs)).mean(1) * rho).mean()
         return loss, {"pi_loss": loss.detach(), "pi_entropy": entropy.mean().detach(), "pi_scale": self.scale.value}
+
+    def make_agent(self, num_envs: int) -> TDMPC2Agent:
+        """The Trainer's agent for this model, acting in ``num_envs`` environments (see worldflux.training.agent)."""
+        from worldflux_tdmpc2.agent import TDMPC2Agent
+
+        return TDMPC2Agent(self, num_envs)
 
     def make_optimizer(self) -> tuple[torch.optim.Adam, torch.optim.Adam]:
         """The official pair: Adam for the model (encoder at ``enc_lr_scale``), Adam (eps 1e-5) for the policy."""

@@ -16,6 +16,9 @@ import torch
 from worldflux.types import Batch
 
 
+FIELDS = ("obs", "action", "reward", "is_first", "is_terminal")
+
+
 class Replay:
     """Ring buffers of ``capacity`` steps for each of ``num_envs`` environment streams.
 
@@ -33,12 +36,18 @@ class Replay:
         self.is_first = np.zeros((e, c), bool)
         self.is_terminal = np.zeros((e, c), bool)
         self.within_episode = within_episode
-        self.pos = 0
-        self.count = 0
+        self.pos = 0  # ring index of the next row
+        self.count = 0  # rows held per environment
+        self.total = 0  # rows ever added per environment (the persisted stream's length)
 
     def __len__(self) -> int:
         """Steps stored, over all streams."""
         return self.count * self.obs.shape[0]
+
+    @property
+    def capacity(self) -> int:
+        """Rows held per environment at most."""
+        return self.obs.shape[1]
 
     def add(self, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, is_first: np.ndarray,
             is_terminal: np.ndarray) -> None:
@@ -46,8 +55,37 @@ class Replay:
         i = self.pos
         self.obs[:, i], self.action[:, i], self.reward[:, i] = obs, action, reward
         self.is_first[:, i], self.is_terminal[:, i] = is_first, is_terminal
-        self.pos = (i + 1) % self.obs.shape[1]
-        self.count = min(self.count + 1, self.obs.shape[1])
+        self.pos = (i + 1) % self.capacity
+        self.count = min(self.count + 1, self.capacity)
+        self.total += 1
+
+    def rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """Rows ``[start, stop)`` of the stream (still held) as arrays ``[num_envs, stop - start, ...]``."""
+        if not self.total - self.count <= start <= stop <= self.total:
+            raise ValueError(f"rows [{start}, {stop}) are not held; the replay holds "
+                             f"[{self.total - self.count}, {self.total})")
+        idx = (self.pos - (self.total - np.arange(start, stop))) % self.capacity
+        return {k: getattr(self, k)[:, idx] for k in FIELDS}
+
+    def extend(self, rows: dict[str, np.ndarray]) -> None:
+        """Append rows ``[num_envs, n, ...]`` (as :meth:`rows` returns) in order."""
+        n = rows["reward"].shape[1]
+        keep = min(n, self.capacity)
+        idx = (self.pos + np.arange(n - keep, n)) % self.capacity
+        for k in FIELDS:
+            getattr(self, k)[:, idx] = rows[k][:, n - keep:]
+        self.pos = (self.pos + n) % self.capacity
+        self.count = min(self.count + n, self.capacity)
+        self.total += n
+
+    def episode_start(self, env: int) -> int:
+        """Stream index of environment ``env``'s latest ``is_first`` row (its current episode's start)."""
+        held = self.rows(self.total - self.count, self.total)["is_first"][env]
+        starts = np.flatnonzero(held)
+        if not len(starts):
+            raise ValueError(f"the start of environment {env}'s current episode is no longer held; "
+                             f"episodes longer than the replay cannot be resumed")
+        return self.total - self.count + int(starts[-1])
 
     def sample(self, rng: np.random.Generator, batch: int, length: int) -> Batch:
         """``batch`` windows of ``length`` consecutive steps, drawn uniformly (vectorised)."""

@@ -1,0 +1,61 @@
+"""The agent interface: what a family gives the Trainer so one loop trains every family.
+
+A model opts into training by defining ``make_agent(num_envs) -> Agent``. The
+agent owns the family's optimisers and acting state (a recurrent latent, a
+planner's warm start); the Trainer owns environments, replay, the update
+schedule, checkpoints and logging.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+from worldflux.errors import ConfigError
+from worldflux.types import Batch
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A family's acting and learning, in the units the Trainer schedules.
+
+    ``window`` steps per replayed sequence and ``batch_size`` sequences per
+    update; ``within_episode`` keeps sequences inside one episode;
+    ``train_ratio`` is the default number of replayed steps trained per env
+    step; ``seed_steps`` env steps act uniformly at random before training,
+    which then starts with ``pretrain_updates`` updates at once.
+    """
+
+    window: int
+    batch_size: int
+    within_episode: bool
+    train_ratio: float
+    seed_steps: int
+    pretrain_updates: int
+
+    def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
+        """Actions ``[E, A]`` for observations ``[E, ...]``: one-hot if discrete, else in [-1, 1]."""
+
+    def update(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One training step on ``batch``; returns scalar metrics (tensors, no host sync)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimiser and acting state: nested dicts of tensors and JSON values."""
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+
+    def compile(self) -> None:
+        """Compile the hot paths (acting, the update's loss) with ``torch.compile``."""
+
+
+def make_agent(model: Any, num_envs: int) -> Agent:
+    """The family's agent for ``model``, acting in ``num_envs`` environments at once."""
+    factory = getattr(model, "make_agent", None)
+    if factory is None:
+        raise ConfigError(
+            f"{type(model).__name__} ({getattr(model, 'family', '?')}) cannot be trained by the Trainer: "
+            f"its family defines no make_agent(num_envs). See docs/training.md, 'The agent interface'."
+        )
+    return factory(num_envs)

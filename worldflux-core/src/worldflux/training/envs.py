@@ -1,0 +1,198 @@
+"""Environments for training: gymnasium ids and ``dmc:`` tasks, stepped together, in the agent's units.
+
+Observations become float32 vectors or uint8 ``(C, S, S)`` images; actions
+arrive one-hot (discrete) or in [-1, 1] (continuous, rescaled to the env's
+bounds). An environment that ended is reset on its next step, which then
+returns the new episode's first observation (the official DreamerV3
+convention), so every environment yields one replay entry per step. Each
+episode is reset with its own seed from ``(seed, env index, episode)``, which
+is what lets a resumed run re-create an environment's exact state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import attrs
+import gymnasium as gym
+import numpy as np
+import torch
+
+from worldflux.errors import ConfigError
+from worldflux.log import get_logger
+
+log = get_logger(__name__)
+SPEC_FIELDS = ("obs_shape", "action_dim", "discrete_actions", "episode_length")
+
+
+@attrs.frozen
+class EnvSpec:
+    """What a model must match: observation shape and dtype, action size and kind, episode length."""
+
+    env_id: str
+    obs_shape: tuple[int, ...]
+    obs_dtype: type
+    action_dim: int
+    discrete_actions: bool
+    episode_length: int | None
+
+    def config_values(self, config_class: type) -> dict[str, Any]:
+        """The spec as values of the model config fields ``config_class`` has (obs_shape, action_dim, ...)."""
+        names = {f.name for f in attrs.fields(config_class)}
+        values = {k: getattr(self, k) for k in SPEC_FIELDS if k in names}
+        if values.get("episode_length", 0) is None:
+            del values["episode_length"]
+        return values
+
+    def check_fits(self, config: Any, model_name: str) -> None:
+        """Raise ConfigError, before any training, if the model's config does not fit this environment."""
+        discrete = getattr(config, "discrete_actions", False)
+        problems = []
+        if tuple(config.obs_shape) != self.obs_shape:
+            problems.append(f"observations of shape {tuple(config.obs_shape)}, the env gives {self.obs_shape}")
+        if config.action_dim != self.action_dim:
+            problems.append(f"{config.action_dim} action dims, the env has {self.action_dim}")
+        if discrete != self.discrete_actions:
+            kind = "discrete" if self.discrete_actions else "continuous"
+            if not hasattr(config, "discrete_actions"):
+                raise ConfigError(f"{model_name} takes continuous actions only; {self.env_id} has {kind} "
+                                  f"actions. Use a family with discrete actions (e.g. dreamerv3) for it.")
+            problems.append(f"{'discrete' if discrete else 'continuous'} actions, the env's are {kind}")
+        if problems:
+            fix = ", ".join(f"{k}={v!r}" for k, v in self.config_values(type(config)).items())
+            raise ConfigError(f"{model_name} does not fit {self.env_id}: the model expects "
+                              f"{'; '.join(problems)}. Build it for this env with create_world_model(..., {fix}) "
+                              f"(worldflux train does this for you).")
+        length = getattr(config, "episode_length", None)
+        if length is not None and self.episode_length is not None and length != self.episode_length:
+            log.warning("%s has episode_length=%d but %s episodes last %d steps; the discount follows the "
+                        "config", model_name, length, self.env_id, self.episode_length)
+
+
+def _make_one(env_id: str) -> gym.Env:
+    if env_id.startswith("dmc:"):
+        from worldflux.training.dmc import make_dmc_env
+
+        return make_dmc_env(env_id.removeprefix("dmc:"))
+    try:
+        return gym.make(env_id)
+    except gym.error.Error as exc:
+        raise ConfigError(f"cannot make environment {env_id!r}: {exc}. Use a gymnasium id such as "
+                          f"'Pendulum-v1' or a DeepMind Control task such as 'dmc:cartpole-swingup'.") from exc
+    except ImportError as exc:
+        raise ConfigError(f"environment {env_id!r} needs a package that is not installed: {exc}") from exc
+
+
+def _episode_length(env: gym.Env) -> int | None:
+    if env.spec is not None and env.spec.max_episode_steps:
+        return int(env.spec.max_episode_steps)
+    return getattr(env.unwrapped, "episode_length", None)
+
+
+def inspect(env: gym.Env, env_id: str, image_size: int) -> EnvSpec:
+    """The EnvSpec of ``env``; ConfigError for spaces the families cannot use."""
+    obs, act = env.observation_space, env.action_space
+    if isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1:
+        obs_shape, obs_dtype = obs.shape, np.float32
+    elif isinstance(obs, gym.spaces.Box) and len(obs.shape) == 3 and obs.dtype == np.uint8:
+        obs_shape, obs_dtype = (obs.shape[-1], image_size, image_size), np.uint8
+    else:
+        raise ConfigError(f"{env_id} has observation space {obs}; supported are Box vectors (D,) and uint8 "
+                          f"Box images (H, W, C). Wrap the env to produce one of them.")
+    if isinstance(act, gym.spaces.Discrete):
+        action_dim, discrete = int(act.n), True
+    elif isinstance(act, gym.spaces.Box) and len(act.shape) == 1 and act.is_bounded():
+        action_dim, discrete = act.shape[0], False
+    else:
+        raise ConfigError(f"{env_id} has action space {act}; supported are Discrete(n) and bounded 1-D Box "
+                          f"actions.")
+    return EnvSpec(env_id, tuple(int(d) for d in obs_shape), obs_dtype, int(action_dim), discrete,
+                   _episode_length(env))
+
+
+def env_spec(env_id: str, image_size: int = 64) -> EnvSpec:
+    """Make ``env_id`` once to read its spec (a wrong id is a ConfigError here)."""
+    env = _make_one(env_id)
+    try:
+        return inspect(env, env_id, image_size)
+    finally:
+        env.close()
+
+
+def episode_seed(seed: int, env_index: int, episode: int) -> int:
+    """The reset seed of one episode of one environment stream."""
+    return int(np.random.SeedSequence([seed, env_index, episode]).generate_state(1)[0])
+
+
+class Step(NamedTuple):
+    """One step of every environment: arrays with a leading ``num_envs`` axis."""
+
+    obs: np.ndarray
+    reward: np.ndarray
+    is_first: np.ndarray
+    is_terminal: np.ndarray
+    is_last: np.ndarray
+
+
+class EnvPool:
+    """``num_envs`` copies of one environment, reset per episode from derived seeds."""
+
+    def __init__(self, env_id: str, num_envs: int, seed: int, image_size: int = 64, first_index: int = 0) -> None:
+        self.envs = [_make_one(env_id) for _ in range(num_envs)]
+        self.spec = inspect(self.envs[0], env_id, image_size)
+        self.seed, self.image_size, self.first_index = seed, image_size, first_index
+        space = self.envs[0].action_space
+        self.low = None if self.spec.discrete_actions else space.low.astype(np.float32)
+        self.high = None if self.spec.discrete_actions else space.high.astype(np.float32)
+        self.episodes = np.zeros(num_envs, np.int64)  # episodes started, per env
+        self.done = np.ones(num_envs, bool)  # the next step resets these
+
+    def _obs(self, obs: np.ndarray) -> np.ndarray:
+        if self.spec.obs_dtype is np.float32:
+            return np.asarray(obs, np.float32)
+        image = torch.from_numpy(np.ascontiguousarray(obs)).permute(2, 0, 1)
+        if image.shape[1:] != (self.image_size, self.image_size):
+            image = torch.nn.functional.interpolate(image[None].float(), (self.image_size,) * 2, mode="area")[0]
+            image = image.round().clamp(0, 255).to(torch.uint8)
+        return image.numpy()
+
+    def env_action(self, action: np.ndarray) -> Any:
+        """The env's action for one agent action (one-hot -> index; [-1, 1] -> [low, high])."""
+        if self.spec.discrete_actions:
+            return int(np.argmax(action))
+        return self.low + (np.clip(action, -1, 1) + 1) / 2 * (self.high - self.low)
+
+    def reset_env(self, i: int) -> np.ndarray:
+        """Start the next episode of environment ``i``."""
+        obs, _ = self.envs[i].reset(seed=episode_seed(self.seed, self.first_index + i, int(self.episodes[i])))
+        self.episodes[i] += 1
+        self.done[i] = False
+        return self._obs(obs)
+
+    def restore(self, i: int, episode: int, actions: np.ndarray) -> np.ndarray:
+        """Re-create environment ``i`` inside episode ``episode`` by replaying ``actions``; returns the last obs."""
+        self.episodes[i] = episode
+        obs = self.reset_env(i)
+        for action in actions:
+            o, *_ = self.envs[i].step(self.env_action(action))
+            obs = self._obs(o)
+        return obs
+
+    def step(self, actions: np.ndarray) -> Step:
+        """Step every environment with its agent action (ignored, and the env reset, where the last ended)."""
+        n = len(self.envs)
+        obs = np.empty((n, *self.spec.obs_shape), self.spec.obs_dtype)
+        reward, first = np.zeros(n, np.float32), np.zeros(n, bool)
+        terminal, last = np.zeros(n, bool), np.zeros(n, bool)
+        for i, env in enumerate(self.envs):
+            if self.done[i]:
+                obs[i], first[i] = self.reset_env(i), True
+                continue
+            o, r, term, trunc, _ = env.step(self.env_action(actions[i]))
+            obs[i], reward[i], terminal[i], last[i] = self._obs(o), r, term, term or trunc
+            self.done[i] = last[i]
+        return Step(obs, reward, first, terminal, last)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()

@@ -1,0 +1,203 @@
+"""Jobs: a run working in the background, observed and controlled through its run directory.
+
+``job.json`` (written by the launcher: id, pid, command) and ``status.json``
+(written by the worker: running, finished, failed, cancelled) live in the run
+directory, and a registry entry in ``$WORLDFLUX_HOME/jobs`` (default
+``~/.worldflux/jobs``) points at it, so any process can list, watch or cancel
+a job. Workers run in their own process group, which cancel ends as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from worldflux.errors import WorldFluxError
+from worldflux.saving import save_model, write_json_atomic
+from worldflux.training.metrics import read_metrics
+from worldflux.training.rundir import RunDir, default_run_dir
+
+if TYPE_CHECKING:
+    from worldflux.training.trainer import Trainer
+
+STATUS_FILE = "status.json"
+ACTIVE = ("starting", "running")
+DONE = ("finished", "failed", "cancelled")
+
+
+def jobs_home() -> Path:
+    """Where job registry entries live: ``$WORLDFLUX_HOME/jobs`` (default ``~/.worldflux/jobs``)."""
+    return Path(os.environ.get("WORLDFLUX_HOME", Path.home() / ".worldflux")) / "jobs"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead; only its parent has not collected it yet
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def write_status(run_dir: Path, status: str, **extra: Any) -> None:
+    """Record the job's status in ``run_dir`` (done by the worker, or by cancel when the worker could not)."""
+    write_json_atomic(Path(run_dir) / STATUS_FILE, {"status": status, "time": time.time(), **extra})
+
+
+class Job:
+    """A background run: ``status()``, ``wait()``, ``metrics()``, ``logs()``, ``cancel()`` and its ``run_dir``.
+
+    Construct one for an existing job with ``Job(run_dir)`` or :func:`get_job`.
+    """
+
+    def __init__(self, run_dir: str | Path, process: subprocess.Popen[bytes] | None = None) -> None:
+        self.run = RunDir(run_dir)
+        self._process = process
+        try:
+            self.info = json.loads(self.run.job.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise WorldFluxError(f"{self.run.path} holds no job ({self.run.job}: {exc})") from exc
+
+    @property
+    def id(self) -> str:
+        return self.info["id"]
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.path
+
+    def _status_record(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.run.path / STATUS_FILE).read_text())
+        except (OSError, json.JSONDecodeError):
+            return {"status": "starting"}
+
+    def _running(self) -> bool:
+        if self._process is not None:
+            return self._process.poll() is None
+        return _alive(self.info["pid"])
+
+    def status(self) -> str:
+        """starting, running, finished, failed or cancelled (a worker that vanished is failed)."""
+        record = self._status_record()
+        if record["status"] in ACTIVE and not self._running():
+            record = self._status_record()  # it may have finished between the two reads
+            if record["status"] in ACTIVE:
+                write_status(self.run.path, "failed", error="the worker process exited without reporting; "
+                             f"see {self.run.logs}")
+                return "failed"
+        return record["status"]
+
+    def error(self) -> str | None:
+        """Why the job failed (with the tail of its log), else None."""
+        record = self._status_record()
+        if self.status() != "failed":
+            return None
+        return f"{record.get('error', 'failed')}\n--- last lines of {self.run.logs} ---\n{self.logs(tail=20)}"
+
+    def wait(self, timeout: float | None = None, poll: float = 0.5) -> str:
+        """Block until the job ends; returns its final status. TimeoutError after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (status := self.status()) in ACTIVE:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.id} is still {status} after {timeout} s")
+            time.sleep(poll)
+        return status
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """The metrics records written so far (the schema of ``metrics.jsonl``)."""
+        return read_metrics(self.run.path)
+
+    def logs(self, tail: int | None = None) -> str:
+        """The job's stdout and stderr so far (the last ``tail`` lines if given)."""
+        text = self.run.logs.read_text(errors="replace") if self.run.logs.exists() else ""
+        return "\n".join(text.splitlines()[-tail:]) if tail else text
+
+    def cancel(self, timeout: float = 60.0) -> str:
+        """Stop the job: SIGTERM (it checkpoints and exits), SIGKILL for the group after ``timeout`` s."""
+        if self.status() in DONE:
+            return self.status()
+        pgid = self.info["pgid"]
+        _signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self._running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        _signal_group(pgid, signal.SIGKILL)  # the worker's children too, even if it exited cleanly
+        if self._process is not None:
+            self._process.wait()
+        if self._status_record()["status"] in ACTIVE:
+            write_status(self.run.path, "cancelled", error="killed after not stopping within the timeout")
+        return self.status()
+
+    def __repr__(self) -> str:
+        return f"Job(id={self.id!r}, status={self.status()!r}, run_dir='{self.run_dir}')"
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def launch(run_dir: Path, command: list[str], kind: str, env: dict[str, str] | None = None) -> Job:
+    """Start ``command`` as job ``run_dir.name`` in its own process group, logging to ``logs.txt``."""
+    run = RunDir(run_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
+    (run.path / STATUS_FILE).unlink(missing_ok=True)
+    with run.logs.open("ab") as logs:
+        process = subprocess.Popen(command, stdout=logs, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    job_id = run.path.name
+    write_json_atomic(run.job, {"id": job_id, "kind": kind, "pid": process.pid, "pgid": process.pid,
+                                "command": command, "created": time.time()})
+    home = jobs_home()
+    home.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(home / f"{job_id}.json", {"id": job_id, "run_dir": str(run.path.resolve())})
+    return Job(run.path, process)
+
+
+def submit_native(trainer: Trainer) -> Job:
+    """Write the run directory for ``trainer`` and train it in a background worker process."""
+    from worldflux.training.trainer import model_name
+
+    c = trainer.config
+    run = RunDir(c.run_dir or default_run_dir(model_name(trainer.model), c.env))
+    if run.job.exists() and Job(run.path).status() in ACTIVE:
+        raise WorldFluxError(f"{run.path} already has a running job; cancel it first")
+    run.write_config(c, model_name(trainer.model))
+    if not trainer.resuming:
+        save_model(trainer.model, run.model)
+    return launch(run.path, [sys.executable, "-m", "worldflux.training.worker", str(run.path)], kind="native")
+
+
+def get_job(ref: str | Path) -> Job:
+    """The job with id ``ref`` (see :func:`list_jobs`), or the job in run directory ``ref``."""
+    path = Path(ref)
+    if (path / "job.json").exists():
+        return Job(path)
+    entry = jobs_home() / f"{ref}.json"
+    if entry.exists():
+        return Job(json.loads(entry.read_text())["run_dir"])
+    raise WorldFluxError(f"no job {str(ref)!r}: not a run directory with a job.json, nor an id in {jobs_home()}. "
+                         f"See `worldflux jobs list`.")
+
+
+def list_jobs() -> list[Job]:
+    """Every registered job whose run directory still exists, newest first."""
+    jobs = []
+    for entry in sorted(jobs_home().glob("*.json")):
+        run_dir = Path(json.loads(entry.read_text())["run_dir"])
+        if (run_dir / "job.json").exists():
+            jobs.append(Job(run_dir))
+    return sorted(jobs, key=lambda j: j.info.get("created", 0), reverse=True)

@@ -1,0 +1,55 @@
+"""A run directory: everything one training run reads and writes, in one place (the log dir)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from worldflux.config import config_to_dict, make_config
+from worldflux.errors import WorldFluxError
+from worldflux.saving import write_json_atomic
+from worldflux.training.config import TrainingConfig
+
+RUN_FILE = "run.json"
+
+
+def default_run_dir(model_name: str, env_id: str | None) -> Path:
+    """``runs/<model>-<env>-<time>-<random>`` under the current directory."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{model_name}-{env_id or 'noenv'}").strip("-")
+    return Path("runs") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+
+
+class RunDir:
+    """Paths of a run: ``run.json`` (its TrainingConfig), ``model/`` (latest weights as a saved model),
+    ``checkpoint/``, ``replay/``, ``metrics.jsonl``, ``logs.txt``, ``job.json`` and ``curve.png``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.run_file = self.path / RUN_FILE
+        self.model = self.path / "model"
+        self.logs = self.path / "logs.txt"
+        self.job = self.path / "job.json"
+        self.curve = self.path / "curve.png"
+
+    def checkpoint(self, rank: int = 0) -> Path:
+        return self.path / ("checkpoint" if rank == 0 else f"checkpoint-rank{rank}")
+
+    def replay(self, rank: int = 0) -> Path:
+        return self.path / ("replay" if rank == 0 else f"replay-rank{rank}")
+
+    def write_config(self, config: TrainingConfig, model_name: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.run_file, {"model": model_name, "training": config_to_dict(config)})
+
+    def read(self) -> dict[str, Any]:
+        """``{"model": name, "training": TrainingConfig}`` as written when the run started."""
+        try:
+            data = json.loads(self.run_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise WorldFluxError(f"{self.path} is not a worldflux run directory ({self.run_file}: {exc}). "
+                                 f"Pass the directory `worldflux train --out` created.") from exc
+        return {"model": data["model"], "training": make_config(TrainingConfig, data["training"])}

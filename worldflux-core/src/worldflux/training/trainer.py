@@ -1,0 +1,353 @@
+"""The Trainer: one loop that trains any family's agent on real environments.
+
+Collect with the agent -> replay -> updates at the train ratio -> evaluation,
+metrics and checkpoints at fixed env-step intervals. Everything a resumed run
+needs (weights, optimisers, acting state, RNGs, counters, the replay's length
+and each environment's episode) is in the checkpoint, so ``resume`` continues
+exactly where the checkpoint was taken.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from worldflux.backends import OfficialBackendHandle
+from worldflux.config import evolve_config
+from worldflux.devices import resolve_device
+from worldflux.errors import ConfigError
+from worldflux.log import get_logger
+from worldflux.saving import save_model
+from worldflux.training.agent import Agent, make_agent
+from worldflux.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from worldflux.training.config import NATIVE_BACKEND, TrainingConfig
+from worldflux.training.distributed import Workers
+from worldflux.training.envs import EnvPool, episode_seed
+from worldflux.training.evaluate import evaluate
+from worldflux.training.metrics import MetricsLog
+from worldflux.training.progress import Progress
+from worldflux.training.replay import Replay
+from worldflux.training.replay_files import ReplayFiles
+from worldflux.training.rundir import RunDir, default_run_dir
+
+log = get_logger(__name__)
+CHUNK = 1024  # replay rows per file; the replay holds at least this many, so every chunk can be written
+
+
+def model_name(model: Any) -> str:
+    """The preset a model was built from, else its family."""
+    return getattr(model, "preset_name", None) or getattr(model, "family", type(model).__name__)
+
+
+class Trainer:
+    """Trains ``model`` as ``config`` says: in this process (:meth:`fit`) or in the background (:meth:`submit`).
+
+    ``model`` is a native model, or an :class:`OfficialBackendHandle` that a
+    delegated backend runs (``submit`` only).
+    """
+
+    def __init__(self, model: Any, config: TrainingConfig | None = None) -> None:
+        config = config or TrainingConfig()
+        if isinstance(model, OfficialBackendHandle):
+            if config.backend not in (NATIVE_BACKEND, model.backend):
+                raise ConfigError(f"the handle is for backend {model.backend!r} but TrainingConfig.backend is "
+                                  f"{config.backend!r}; make them agree")
+            config = evolve_config(config, {"backend": model.backend})
+        elif config.backend != NATIVE_BACKEND:
+            raise ConfigError(f"TrainingConfig.backend={config.backend!r} runs a delegated preset: create it "
+                              f"with create_world_model(name, backend={config.backend!r}) and pass that handle")
+        self.model, self.config = model, config
+        self.resuming = False
+        self._stop = threading.Event()
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
+        """A Trainer that continues the run in ``run_dir`` from its last checkpoint (``changes``: e.g. steps)."""
+        from worldflux.factory import create_world_model
+
+        run = RunDir(run_dir)
+        config = evolve_config(run.read()["training"], {**changes, "run_dir": str(run.path)})
+        trainer = cls(create_world_model(run.model, device=config.device), config)
+        trainer.resuming = True
+        return trainer
+
+    def stop(self) -> None:
+        """Ask a running :meth:`fit` to checkpoint and return after the current step (thread- and signal-safe)."""
+        self._stop.set()
+
+    def submit(self) -> Any:
+        """Start this run in the background and return its :class:`~worldflux.training.jobs.Job`."""
+        if isinstance(self.model, OfficialBackendHandle):
+            from worldflux.lazy import load_ref
+            from worldflux.state import catalog
+
+            record = catalog().backend(self.model.backend)
+            return load_ref(record.launcher, provider=str(record.provider))(self.model, self.config)
+        from worldflux.training.jobs import submit_native
+
+        return submit_native(self)
+
+    # --- the loop -------------------------------------------------------------------
+
+    def fit(self) -> dict[str, Any]:
+        """Train to ``config.steps`` env steps in this process; returns the final counters and evaluation."""
+        if isinstance(self.model, OfficialBackendHandle):
+            raise ConfigError(f"{self.model.model_id} runs on backend {self.model.backend!r}, not in this "
+                              f"process: call Trainer(...).submit()")
+        c = self.config
+        if c.env is None:
+            raise ConfigError("TrainingConfig.env is required: a gymnasium id such as 'Pendulum-v1' or "
+                              "'dmc:cartpole-swingup'")
+        device = resolve_device(c.device)
+        workers = Workers(device)
+        if c.run_dir is None and workers.world > 1:
+            raise ConfigError("multi-process runs need an explicit run_dir (--out) shared by all workers")
+        run = RunDir(c.run_dir or default_run_dir(model_name(self.model), c.env))
+        if not self.resuming and has_checkpoint(run.checkpoint()):
+            raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} "
+                              f"(Trainer.resume) or choose another run directory")
+        self.run_dir = run.path
+        model = self.model.to(device)
+        pool = EnvPool(c.env, c.num_envs, c.seed, c.image_size, first_index=workers.rank * c.num_envs)
+        pool.spec.check_fits(model.config, model_name(model))
+        torch.manual_seed(c.seed + workers.rank)
+        rng = np.random.default_rng([c.seed, workers.rank])
+        agent = make_agent(model, c.num_envs)
+        workers.replicate(model)
+        if c.compile:
+            agent.compile()
+        capacity = max(agent.window, CHUNK, min(c.replay_capacity, c.steps) // (c.num_envs * workers.world) + 1)
+        replay = Replay(capacity, pool.spec.obs_shape, pool.spec.action_dim, num_envs=c.num_envs,
+                        obs_dtype=pool.spec.obs_dtype, within_episode=agent.within_episode)
+        files = ReplayFiles(run.replay(workers.rank), CHUNK)
+        loop = _Loop(self, c, model, agent, pool, replay, files, rng, run, workers, device)
+        if self.resuming and has_checkpoint(run.checkpoint(workers.rank)):
+            loop.restore()
+        elif workers.main:
+            run.write_config(c, model_name(model))
+            save_model(model, run.model)
+        workers.barrier()
+        handler = None
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        try:
+            return loop.run()
+        finally:
+            if handler is not None:
+                signal.signal(signal.SIGTERM, handler)
+            pool.close()
+            workers.close()
+
+
+class _Loop:
+    """The state of one fit: counters, environments, replay, logs."""
+
+    def __init__(self, trainer: Trainer, c: TrainingConfig, model: Any, agent: Agent, pool: EnvPool,
+                 replay: Replay, files: ReplayFiles, rng: np.random.Generator, run: RunDir, workers: Workers,
+                 device: torch.device) -> None:
+        self.trainer, self.c, self.model, self.agent, self.pool = trainer, c, model, agent, pool
+        self.replay, self.files, self.rng, self.rundir, self.workers, self.device = (
+            replay, files, rng, run, workers, device)
+        self.seed_steps = agent.seed_steps if c.seed_steps is None else c.seed_steps
+        ratio = agent.train_ratio if c.train_ratio is None else c.train_ratio
+        self.updates_per_env_step = ratio / (agent.batch_size * agent.window)
+        self.count: dict[str, Any] = {"steps": 0, "updates": 0, "episodes": 0, "budget": 0.0, "started": False,
+                                      "next_eval": c.eval_every, "next_log": c.log_every,
+                                      "next_checkpoint": c.checkpoint_every}
+        self.actions = np.zeros((c.num_envs, pool.spec.action_dim), np.float32)
+        self.episode_return = np.zeros(c.num_envs)
+        self.episode_length = np.zeros(c.num_envs, np.int64)
+        self.resume_step: int | None = None
+        self._window: dict[str, Any] = {"returns": [], "lengths": [], "sums": {}, "n": 0,
+                                         "time": time.monotonic(), "steps": 0, "updates": 0}
+
+    # --- checkpoint ---------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        self.files.sync(self.replay, partial=True)
+        save_checkpoint(self.rundir.checkpoint(self.workers.rank), {
+            "model": self.model.state_dict(),
+            "agent": self.agent.state_dict(),
+            "counters": dict(self.count),
+            "rng": {"torch": torch.get_rng_state(), "numpy": self.rng.bit_generator.state},
+            "envs": {"episodes": self.pool.episodes.tolist(), "done": self.pool.done.tolist(),
+                     "episode_return": self.episode_return.tolist(),
+                     "episode_length": self.episode_length.tolist()},
+            "replay_total": self.replay.total,
+            "window": {k: self._window[k] for k in ("returns", "lengths", "sums", "n")},
+        })
+        if self.workers.main:
+            save_model(self.model, self.rundir.model)
+        self.workers.barrier()
+
+    def restore(self) -> None:
+        tree = load_checkpoint(self.rundir.checkpoint(self.workers.rank), self.device)
+        self.model.load_state_dict(tree["model"])
+        self.agent.load_state_dict(tree["agent"])
+        self.count.update(tree["counters"])
+        torch.set_rng_state(tree["rng"]["torch"].cpu())
+        self.rng.bit_generator.state = tree["rng"]["numpy"]
+        self.files.load(self.replay, tree["replay_total"])
+        envs = tree["envs"]
+        self.episode_return = np.asarray(envs["episode_return"], np.float64)
+        self.episode_length = np.asarray(envs["episode_length"], np.int64)
+        self.pool.episodes[:] = envs["episodes"]
+        self.pool.done[:] = envs["done"]
+        latest = self.replay.rows(self.replay.total - 1, self.replay.total)
+        self.actions = latest["action"][:, 0].copy()
+        for i in np.flatnonzero(~self.pool.done):
+            start = self.replay.episode_start(int(i))
+            rows = self.replay.rows(start, self.replay.total)
+            obs = self.pool.restore(int(i), int(self.pool.episodes[i]) - 1, rows["action"][i, :-1])
+            if not np.allclose(obs, rows["obs"][i, -1], atol=1e-5):
+                log.warning("environment %d did not reproduce its recorded episode from its seed (the env is "
+                            "not deterministic); the resumed run continues from the re-simulated state", i)
+        self._window.update(tree["window"])
+        self.resume_step = self.count["steps"]
+        log.info("resumed %s at env step %d (%d updates)", self.rundir.path, self.count["steps"], self.count["updates"])
+
+    # --- one step ---------------------------------------------------------------------
+
+    def _autocast(self) -> Any:
+        return torch.autocast(self.device.type, torch.bfloat16, enabled=self.c.precision == "bf16")
+
+    def _random_actions(self) -> np.ndarray:
+        e, a = self.actions.shape
+        if self.pool.spec.discrete_actions:
+            return np.eye(a, dtype=np.float32)[self.rng.integers(0, a, e)]
+        return self.rng.uniform(-1, 1, (e, a)).astype(np.float32)
+
+    def _collect(self) -> None:
+        out = self.pool.step(self.actions)
+        if self.count["steps"] < self.seed_steps:
+            self.actions = self._random_actions()
+        else:
+            with self._autocast():
+                act = self.agent.act(torch.as_tensor(out.obs, device=self.device),
+                                     torch.as_tensor(out.is_first, device=self.device), explore=True)
+            self.actions = act.float().cpu().numpy()
+        self.replay.add(out.obs, self.actions, out.reward, out.is_first, out.is_terminal)
+        self.files.sync(self.replay)
+        self.count["steps"] += len(self.actions) * self.workers.world
+        self.episode_return += out.reward
+        self.episode_length += ~out.is_first
+        for i in np.flatnonzero(out.is_last):
+            self._window["returns"].append(float(self.episode_return[i]))
+            self._window["lengths"].append(int(self.episode_length[i]))
+            self.count["episodes"] += 1
+        self.episode_return[out.is_last] = 0.0
+        self.episode_length[out.is_last] = 0
+
+    def _train(self) -> None:
+        count, agent = self.count, self.agent
+        if count["steps"] < self.seed_steps or self.replay.count < agent.window:
+            return
+        if not count["started"]:
+            count["started"] = True
+            count["budget"] += agent.pretrain_updates
+        count["budget"] += len(self.actions) * self.updates_per_env_step
+        n = int(count["budget"])
+        count["budget"] -= n
+        sums = self._window["sums"]
+        for i in range(n):
+            if self.trainer._stop.is_set():  # a long pretraining burst must not delay a cancel
+                count["budget"] += n - i
+                n = i
+                break
+            batch = self.replay.sample(self.rng, agent.batch_size, agent.window).to(self.device)
+            with self._autocast():
+                metrics = agent.update(batch)
+            for key, value in metrics.items():
+                sums[key] = sums[key] + value.detach().float() if key in sums else value.detach().float()
+            self._window["n"] += 1
+        if n:
+            count["updates"] += n
+            self.workers.sync_buffers(self.model)
+
+    def _record(self, evaluation: dict[str, float] | None, train: bool) -> dict[str, Any]:
+        record: dict[str, Any] = {"step": self.count["steps"], "updates": self.count["updates"],
+                                  "episodes": self.count["episodes"]}
+        if evaluation:
+            record.update(evaluation)
+        if train:
+            w, now = self._window, time.monotonic()
+            if w["returns"]:
+                record["return"] = float(np.mean(w["returns"]))
+                record["length"] = float(np.mean(w["lengths"]))
+            record.update({f"train/{k}": float(v) / w["n"] for k, v in w["sums"].items()})
+            elapsed = max(now - w["time"], 1e-9)
+            record["wall_s"] = round(time.monotonic() - self.start, 3)
+            record["env_steps_per_s"] = (self.count["steps"] - w["steps"]) / elapsed
+            record["updates_per_s"] = (self.count["updates"] - w["updates"]) / elapsed
+            self._window = {"returns": [], "lengths": [], "sums": {}, "n": 0, "time": now,
+                            "steps": self.count["steps"], "updates": self.count["updates"]}
+        return record
+
+    def _due(self, key: str, every: int) -> bool:
+        if every and self.count["steps"] >= self.count[key]:
+            while self.count[key] <= self.count["steps"]:
+                self.count[key] += every
+            return True
+        return False
+
+    def run(self) -> dict[str, Any]:
+        c, count, workers = self.c, self.count, self.workers
+        metrics = MetricsLog(self.rundir.path, self.resume_step) if workers.main else None
+        progress = Progress(c.steps, count["steps"])
+        self.start = time.monotonic()
+        last_eval: dict[str, float] | None = None
+        last_return: float | None = None
+        last_speed = 0.0
+        stopped = False
+        try:
+            while count["steps"] < c.steps:
+                if self.trainer._stop.is_set():
+                    stopped = True
+                    break
+                self._collect()
+                self._train()
+                evaluation = None
+                if self._due("next_eval", c.eval_every):
+                    evaluation = last_eval = evaluate(
+                        self.model, c.env, c.eval_episodes, episode_seed(c.seed, 10**6 + workers.rank, count["steps"]),
+                        image_size=c.image_size, precision=c.precision)
+                log_now = self._due("next_log", c.log_every)
+                if evaluation or log_now:
+                    record = self._record(evaluation, log_now)
+                    last_return = record.get("return", last_return)
+                    if metrics is not None:
+                        metrics.write(record)
+                    last_speed = record.get("updates_per_s", last_speed)
+                    progress.update(count["steps"], last_speed, last_return, (last_eval or {}).get("eval_return"))
+                if self._due("next_checkpoint", c.checkpoint_every):
+                    self.checkpoint()
+        except KeyboardInterrupt:
+            log.warning("interrupted: writing a checkpoint to %s", self.rundir.checkpoint())
+            self.checkpoint()
+            raise
+        finally:
+            if metrics is not None:
+                metrics.close()
+        self.checkpoint()
+        if workers.main and not stopped:
+            _plot(self.rundir)
+        log.info("%s at env step %d, %d updates: %s", "stopped" if stopped else "finished", count["steps"],
+                 count["updates"], self.rundir.path)
+        return {"run_dir": str(self.rundir.path), "steps": count["steps"], "updates": count["updates"],
+                "episodes": count["episodes"], "stopped": stopped, **(last_eval or {})}
+
+
+def _plot(run: RunDir) -> None:
+    from worldflux.errors import WorldFluxError
+    from worldflux.training.plot import plot_run
+
+    try:
+        plot_run(run.path)
+    except WorldFluxError as exc:
+        log.warning("no learning curve: %s", exc)

@@ -1,0 +1,63 @@
+"""DreamerV3 as a Trainer agent: the actor acts on the posterior state; updates follow the train ratio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from worldflux.types import Batch, LatentState
+from worldflux_dreamer.model import DreamerV3
+
+
+class DreamerAgent:
+    """Keeps each environment's latent state and previous action between steps.
+
+    The official agent acts with its policy from the first step (no random
+    seeding) and trains ``train_ratio`` replayed steps per env step.
+    """
+
+    within_episode = False
+    seed_steps = 0
+    pretrain_updates = 0
+
+    def __init__(self, model: DreamerV3, num_envs: int) -> None:
+        c = model.config
+        self.model = model
+        self.window, self.batch_size, self.train_ratio = c.batch_length, c.batch_size, c.train_ratio
+        self.optimizer = model.make_optimizer()
+        self.state = model.initial_state(num_envs)
+        self.prev_action = self.state["deter"].new_zeros(num_envs, c.action_dim)
+        self._loss = model.loss
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
+        m = self.model
+        m.eval()
+        self.state = m.observe_step(self.state, self.prev_action, obs, is_first)
+        feat = m.features(self.state)
+        if explore:
+            action = m.actor.sample(feat)
+        elif m.config.discrete_actions:
+            logits = m.actor(feat).logits
+            action = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).float()
+        else:
+            action = m.actor(feat).mean
+        self.prev_action = action
+        return action.clamp(-1, 1)
+
+    def update(self, batch: Batch) -> dict[str, torch.Tensor]:
+        return self.model.update(batch, self.optimizer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "latent": dict(self.state.tensors),
+                "prev_action": self.prev_action}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.state = LatentState(dict(state["latent"]))
+        self.prev_action = state["prev_action"]
+
+    def compile(self) -> None:
+        self.model.loss = torch.compile(self.model.loss)  # type: ignore[method-assign]
+        self.model.observe_step = torch.compile(self.model.observe_step)  # type: ignore[method-assign]
