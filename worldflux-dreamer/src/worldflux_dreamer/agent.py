@@ -19,7 +19,7 @@ class DreamerAgent:
 
     within_episode = False
     seed_steps = 0
-    pretrain_updates = 0
+    pretrain_ratio = 0.0
 
     def __init__(self, model: DreamerV3, num_envs: int) -> None:
         c = model.config

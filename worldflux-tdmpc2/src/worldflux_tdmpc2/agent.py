@@ -19,13 +19,14 @@ class TDMPC2Agent:
     """
 
     within_episode = True
+    pretrain_ratio = 1.0
 
     def __init__(self, model: TDMPC2, num_envs: int) -> None:
         c = model.config
         self.model = model
         self.window, self.batch_size = c.horizon + 1, c.batch_size
         self.train_ratio = float(c.batch_size * (c.horizon + 1))
-        self.seed_steps = self.pretrain_updates = c.seed_steps
+        self.seed_steps = c.seed_steps
         self.optimizers = model.make_optimizer()
         self.planner = Planner(model, num_envs)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from worldflux import __version__
+from worldflux.cli.jobs import jobs
 from worldflux.cli.models import models
+from worldflux.cli.plot import plot
 from worldflux.cli.plugins import plugins
+from worldflux.cli.train import eval_command, train
 from worldflux.errors import WorldFluxError
 from worldflux.log import log_to_stderr
 
@@ -28,5 +31,5 @@ def main() -> None:
     log_to_stderr()
 
 
-main.add_command(models)
-main.add_command(plugins)
+for command in (models, plugins, train, eval_command, plot, jobs):
+    main.add_command(command)

@@ -24,7 +24,7 @@ class Agent(Protocol):
     update; ``within_episode`` keeps sequences inside one episode;
     ``train_ratio`` is the default number of replayed steps trained per env
     step; ``seed_steps`` env steps act uniformly at random before training,
-    which then starts with ``pretrain_updates`` updates at once.
+    which then starts with ``pretrain_ratio`` updates per seed step at once.
     """
 
     window: int
@@ -32,7 +32,7 @@ class Agent(Protocol):
     within_episode: bool
     train_ratio: float
     seed_steps: int
-    pretrain_updates: int
+    pretrain_ratio: float
 
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
         """Actions ``[E, A]`` for observations ``[E, ...]``: one-hot if discrete, else in [-1, 1]."""

@@ -164,12 +164,14 @@ class _Loop:
         self.episode_return = np.zeros(c.num_envs)
         self.episode_length = np.zeros(c.num_envs, np.int64)
         self.resume_step: int | None = None
+        self.checkpointed_at: int | None = None
         self._window: dict[str, Any] = {"returns": [], "lengths": [], "sums": {}, "n": 0,
                                          "time": time.monotonic(), "steps": 0, "updates": 0}
 
     # --- checkpoint ---------------------------------------------------------------------
 
     def checkpoint(self) -> None:
+        self.checkpointed_at = self.count["steps"]
         self.files.sync(self.replay, partial=True)
         save_checkpoint(self.rundir.checkpoint(self.workers.rank), {
             "model": self.model.state_dict(),
@@ -209,7 +211,7 @@ class _Loop:
                 log.warning("environment %d did not reproduce its recorded episode from its seed (the env is "
                             "not deterministic); the resumed run continues from the re-simulated state", i)
         self._window.update(tree["window"])
-        self.resume_step = self.count["steps"]
+        self.resume_step = self.checkpointed_at = self.count["steps"]
         log.info("resumed %s at env step %d (%d updates)", self.rundir.path, self.count["steps"], self.count["updates"])
 
     # --- one step ---------------------------------------------------------------------
@@ -250,7 +252,7 @@ class _Loop:
             return
         if not count["started"]:
             count["started"] = True
-            count["budget"] += agent.pretrain_updates
+            count["budget"] += agent.pretrain_ratio * self.seed_steps / self.workers.world
         count["budget"] += len(self.actions) * self.updates_per_env_step
         n = int(count["budget"])
         count["budget"] -= n
@@ -334,7 +336,8 @@ class _Loop:
         finally:
             if metrics is not None:
                 metrics.close()
-        self.checkpoint()
+        if self.checkpointed_at != count["steps"]:
+            self.checkpoint()
         if workers.main and not stopped:
             _plot(self.rundir)
         log.info("%s at env step %d, %d updates: %s", "stopped" if stopped else "finished", count["steps"],
