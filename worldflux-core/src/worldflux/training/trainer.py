@@ -250,10 +250,11 @@ class _Loop:
         count, agent = self.count, self.agent
         if count["steps"] < self.seed_steps or self.replay.count < agent.window:
             return
-        if not count["started"]:
+        if not count["started"]:  # the official TD-MPC2 schedule: a burst of updates instead of the step's share
             count["started"] = True
             count["budget"] += agent.pretrain_ratio * self.seed_steps / self.workers.world
-        count["budget"] += len(self.actions) * self.updates_per_env_step
+        else:
+            count["budget"] += len(self.actions) * self.updates_per_env_step
         n = int(count["budget"])
         count["budget"] -= n
         sums = self._window["sums"]

@@ -1,0 +1,100 @@
+"""Environments: specs, scaling, images, and errors that come before any training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from worldflux import create_world_model
+from worldflux.errors import ConfigError
+from worldflux.training import Trainer, TrainingConfig, create_for_env
+from worldflux.training.envs import EnvPool, env_spec
+
+
+class TinyPixels(gym.Env):
+    """A 32x32 RGB env with 3 discrete actions whose episodes last 5 steps (the image path, without Atari)."""
+
+    observation_space = gym.spaces.Box(0, 255, (32, 32, 3), np.uint8)
+    action_space = gym.spaces.Discrete(3)
+
+    def reset(self, *, seed=None, options=None):  # type: ignore[no-untyped-def]
+        super().reset(seed=seed)
+        self.t = 0
+        return self.np_random.integers(0, 256, (32, 32, 3), dtype=np.uint8), {}
+
+    def step(self, action):  # type: ignore[no-untyped-def]
+        self.t += 1
+        obs = np.full((32, 32, 3), 40 * int(action), np.uint8)
+        return obs, float(action == 1), False, self.t >= 5, {}
+
+
+gym.register("WorldfluxTinyPixels-v0", entry_point=TinyPixels, max_episode_steps=5)
+
+
+def test_specs_of_vector_and_image_envs() -> None:
+    pendulum = env_spec("Pendulum-v1")
+    assert (pendulum.obs_shape, pendulum.action_dim, pendulum.discrete_actions, pendulum.episode_length) == (
+        (3,), 1, False, 200)
+    pixels = env_spec("WorldfluxTinyPixels-v0", image_size=16)
+    assert (pixels.obs_shape, pixels.obs_dtype, pixels.action_dim, pixels.discrete_actions) == (
+        (3, 16, 16), np.uint8, 3, True)
+
+
+def test_pool_resets_on_the_step_after_an_episode_ends_and_resizes_images() -> None:
+    pool = EnvPool("WorldfluxTinyPixels-v0", 2, seed=0, image_size=16)
+    one_hot = np.eye(3, dtype=np.float32)[[2, 2]]
+    first = pool.step(one_hot)
+    assert first.is_first.all() and first.obs.shape == (2, 3, 16, 16) and first.obs.dtype == np.uint8
+    steps = [pool.step(one_hot) for _ in range(5)]
+    assert steps[-1].is_last.all() and not steps[-1].is_terminal.any()  # truncated at 5 steps
+    assert (steps[0].obs == 80).all()  # action index 2 -> pixel value 80, resized by area averaging
+    assert pool.step(one_hot).is_first.all()
+
+
+def test_continuous_actions_are_rescaled_to_the_env_bounds() -> None:
+    pool = EnvPool("Pendulum-v1", 1, seed=0)
+    assert pool.env_action(np.array([1.0])) == pytest.approx([2.0])
+    assert pool.env_action(np.array([-1.0])) == pytest.approx([-2.0])
+    assert pool.env_action(np.array([5.0])) == pytest.approx([2.0])
+
+
+def test_episodes_are_reproducible_from_their_seeds() -> None:
+    a, b = EnvPool("Pendulum-v1", 2, seed=3), EnvPool("Pendulum-v1", 2, seed=3)
+    zeros = np.zeros((2, 1), np.float32)
+    first_a, first_b = a.step(zeros), b.step(zeros)
+    np.testing.assert_array_equal(first_a.obs, first_b.obs)
+    assert not np.allclose(first_a.obs[0], first_a.obs[1])  # each stream has its own seed
+
+
+def test_a_wrong_env_id_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="cannot make environment 'Pendulum-v9'.*Pendulum"):
+        env_spec("Pendulum-v9")
+
+
+def test_an_unsupported_observation_space_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="FrozenLake-v1 has observation space Discrete"):
+        env_spec("FrozenLake-v1")
+
+
+def test_a_model_that_does_not_fit_the_env_fails_before_training(tmp_path: Path) -> None:
+    model = create_world_model("tdmpc2:ci", obs_shape=(5,), action_dim=2)
+    with pytest.raises(ConfigError, match=r"does not fit Pendulum-v1.*shape \(5,\), the env gives \(3,\).*"
+                                          r"2 action dims, the env has 1.*obs_shape=\(3,\), action_dim=1"):
+        Trainer(model, TrainingConfig(env="Pendulum-v1", run_dir=str(tmp_path / "run"))).fit()
+    assert not (tmp_path / "run" / "checkpoint").exists()
+
+
+def test_a_continuous_only_family_refuses_discrete_actions(tmp_path: Path) -> None:
+    model = create_world_model("tdmpc2:ci", obs_shape=(4,), action_dim=2)
+    with pytest.raises(ConfigError, match="takes continuous actions only; CartPole-v1 has discrete actions"):
+        Trainer(model, TrainingConfig(env="CartPole-v1", run_dir=str(tmp_path / "run"))).fit()
+
+
+def test_create_for_env_fills_the_spec_fields_the_config_has() -> None:
+    dreamer = create_for_env("dreamer:ci", "CartPole-v1")
+    assert (dreamer.config.obs_shape, dreamer.config.action_dim, dreamer.config.discrete_actions) == ((4,), 2, True)
+    tdmpc2 = create_for_env("tdmpc2:ci", "Pendulum-v1")
+    assert (tdmpc2.config.obs_shape, tdmpc2.config.action_dim, tdmpc2.config.episode_length) == ((3,), 1, 200)
