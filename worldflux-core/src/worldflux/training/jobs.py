@@ -89,6 +89,8 @@ class Job:
 
     def status(self) -> str:
         """starting, running, finished, failed or cancelled (a worker that vanished is failed)."""
+        if self._process is not None:
+            self._process.poll()  # collect our own exited child, so it leaves no zombie
         record = self._status_record()
         if record["status"] in ACTIVE and not self._running():
             record = self._status_record()  # it may have finished between the two reads
