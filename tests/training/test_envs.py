@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -13,25 +12,7 @@ from worldflux.errors import ConfigError
 from worldflux.training import Trainer, TrainingConfig, create_for_env
 from worldflux.training.envs import EnvPool, env_spec
 
-
-class TinyPixels(gym.Env):
-    """A 32x32 RGB env with 3 discrete actions whose episodes last 5 steps (the image path, without Atari)."""
-
-    observation_space = gym.spaces.Box(0, 255, (32, 32, 3), np.uint8)
-    action_space = gym.spaces.Discrete(3)
-
-    def reset(self, *, seed=None, options=None):  # type: ignore[no-untyped-def]
-        super().reset(seed=seed)
-        self.t = 0
-        return self.np_random.integers(0, 256, (32, 32, 3), dtype=np.uint8), {}
-
-    def step(self, action):  # type: ignore[no-untyped-def]
-        self.t += 1
-        obs = np.full((32, 32, 3), 40 * int(action), np.uint8)
-        return obs, float(action == 1), False, self.t >= 5, {}
-
-
-gym.register("WorldfluxTinyPixels-v0", entry_point=TinyPixels, max_episode_steps=5)
+import training_helpers  # noqa: F401  (registers WorldfluxTinyPixels-v0)
 
 
 def test_specs_of_vector_and_image_envs() -> None:

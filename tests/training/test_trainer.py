@@ -36,8 +36,6 @@ def test_tdmpc2_schedule_seed_steps_then_pretraining_then_one_update_per_step(tm
 
 
 def test_dreamer_trains_on_images_with_two_envs_in_bf16(tmp_path: Path) -> None:
-    import test_envs  # noqa: F401  (registers the tiny pixel env)
-
     model = tiny_model("dreamer:ci", "WorldfluxTinyPixels-v0", obs_shape=(3, 16, 16), cnn_mults=(2, 3))
     config = short_run(tmp_path, "WorldfluxTinyPixels-v0", steps=64, num_envs=2, image_size=16,
                        precision="bf16", train_ratio=32.0, seed_steps=0, eval_every=32, checkpoint_every=32,

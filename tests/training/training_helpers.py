@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import torch
 
 from worldflux.training import TrainingConfig, create_for_env
@@ -31,3 +33,24 @@ def short_run(run_dir: Path, env: str = "Pendulum-v1", **changes: Any) -> Traini
 def comparable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Metrics records without wall-clock fields."""
     return [{k: v for k, v in r.items() if k not in ("wall_s", "env_steps_per_s", "updates_per_s")} for r in records]
+
+
+class TinyPixels(gym.Env):
+    """A 32x32 RGB env with 3 discrete actions whose episodes last 5 steps (the image path, without Atari)."""
+
+    observation_space = gym.spaces.Box(0, 255, (32, 32, 3), np.uint8)
+    action_space = gym.spaces.Discrete(3)
+
+    def reset(self, *, seed=None, options=None):  # type: ignore[no-untyped-def]
+        super().reset(seed=seed)
+        self.t = 0
+        return self.np_random.integers(0, 256, (32, 32, 3), dtype=np.uint8), {}
+
+    def step(self, action):  # type: ignore[no-untyped-def]
+        self.t += 1
+        obs = np.full((32, 32, 3), 40 * int(action), np.uint8)
+        return obs, float(action == 1), False, self.t >= 5, {}
+
+
+if "WorldfluxTinyPixels-v0" not in gym.registry:
+    gym.register("WorldfluxTinyPixels-v0", entry_point=TinyPixels, max_episode_steps=5)

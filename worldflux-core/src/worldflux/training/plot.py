@@ -20,9 +20,12 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     records = read_metrics(run_dir)
     if not records:
         raise WorldFluxError(f"{run_dir} has no metrics.jsonl records to plot yet")
+    curves = {label: [(r["step"], r[key]) for r in records if r.get(key) is not None]
+              for key, label in (("return", "training episodes"), ("eval_return", "evaluation"))}
+    if not any(curves.values()):
+        raise WorldFluxError(f"{run_dir} has no finished episodes or evaluations to plot yet")
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for key, label, style in (("return", "training episodes", "-"), ("eval_return", "evaluation", "o-")):
-        points = [(r["step"], r[key]) for r in records if r.get(key) is not None]
+    for (label, points), style in zip(curves.items(), ("-", "o-")):
         if points:
             ax.plot(*zip(*points), style, label=label)
     ax.set_xlabel("environment steps")
