@@ -8,7 +8,8 @@ from typing import Any, Mapping
 import attrs
 
 from worldflux.errors import BackendError
-from worldflux.records import Preset
+from worldflux.lazy import load_ref
+from worldflux.records import Backend, Preset
 
 
 @attrs.frozen(kw_only=True)
@@ -40,10 +41,11 @@ def make_handle(preset: Preset, backend: str, device: str, options: Mapping[str,
     from worldflux.state import catalog
 
     record = catalog().backend(backend)
-    if preset.name not in record.presets:
+    if not record.accepts(preset.name):
+        accepted = [name for name in catalog().presets if record.accepts(name)]
         raise BackendError(
             f"Backend {record.name!r} does not run {preset.name!r}; it accepts: "
-            f"{', '.join(record.presets)}."
+            f"{', '.join(accepted) or ', '.join(record.presets)}."
         )
     return OfficialBackendHandle(
         backend=record.name,
@@ -52,3 +54,13 @@ def make_handle(preset: Preset, backend: str, device: str, options: Mapping[str,
         device=str(device),
         metadata=options,
     )
+
+
+def backend_status(record: Backend) -> list[str]:
+    """What this machine lacks to run ``record`` (empty: available); a failing check is reported, not raised."""
+    if record.check is None:
+        return []
+    try:
+        return list(load_ref(record.check, provider=str(record.provider))())
+    except Exception as exc:  # noqa: BLE001 - a broken check must not break listing
+        return [f"its availability check failed: {type(exc).__name__}: {exc}"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -71,10 +72,21 @@ class Preset:
 
 @attrs.frozen(kw_only=True)
 class Backend:
-    """A delegated execution backend; ``launcher`` is a lazy ``"module:attr"`` reference."""
+    """A delegated execution backend.
+
+    ``presets`` are the preset names it runs, as fnmatch patterns
+    (``"tdmpc2:official_*"``, ``"*"``). ``launcher`` and ``check`` are lazy
+    ``"module:attr"`` references: ``launch(handle, training_config) -> Job`` and
+    ``check() -> list[str]``, what this machine lacks to run it (empty: available).
+    """
 
     name: str
     description: str
     presets: tuple[str, ...] = attrs.field(converter=tuple)
     launcher: str
+    check: str | None = None
     provider: Provider
+
+    def accepts(self, preset: str) -> bool:
+        """Whether ``preset`` matches one of the accepted patterns."""
+        return any(fnmatch.fnmatchcase(preset, pattern) for pattern in self.presets)

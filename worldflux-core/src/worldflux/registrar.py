@@ -89,15 +89,22 @@ class BackendRegistrar:
         description: str,
         presets: Sequence[str],
         launcher: str,
+        check: str | None = None,
         aliases: Sequence[str] = (),
     ) -> None:
-        """Register a backend accepting ``presets``; ``launcher`` is a ``"module:attr"`` string."""
+        """Register a backend running the presets matching ``presets`` (fnmatch patterns).
+
+        ``launcher`` and ``check`` are ``"module:attr"`` strings, imported only when used.
+        """
         split_ref(launcher)
+        if check is not None:
+            split_ref(check)
         backend = Backend(
             name=normalise(name),
             description=description,
             presets=tuple(normalise(p) for p in presets),
             launcher=launcher,
+            check=check,
             provider=self.provider,
         )
         self.backends.append(backend)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from worldflux import __version__
+from worldflux.cli.backends import backends
 from worldflux.cli.jobs import jobs
 from worldflux.cli.models import models
 from worldflux.cli.plot import plot
@@ -31,5 +32,5 @@ def main() -> None:
     log_to_stderr()
 
 
-for command in (models, plugins, train, eval_command, plot, jobs):
+for command in (models, plugins, train, eval_command, plot, jobs, backends):
     main.add_command(command)

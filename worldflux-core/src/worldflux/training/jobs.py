@@ -169,8 +169,8 @@ def launch(run_dir: Path, command: list[str], kind: str, env: dict[str, str] | N
     return Job(run.path, process)
 
 
-def submit_native(trainer: Trainer) -> Job:
-    """Write the run directory for ``trainer`` and train it in a background worker process."""
+def prepare_run(trainer: Trainer) -> RunDir:
+    """Write ``trainer``'s run directory (config and initial model) so a worker anywhere can start it."""
     from worldflux.training.trainer import model_name
 
     c = trainer.config
@@ -180,7 +180,18 @@ def submit_native(trainer: Trainer) -> Job:
     run.write_config(c, model_name(trainer.model))
     if not trainer.resuming:
         save_model(trainer.model, run.model)
-    return launch(run.path, [sys.executable, "-m", "worldflux.training.worker", str(run.path)], kind="native")
+    return run
+
+
+def worker_command(run_dir: Path) -> list[str]:
+    """The command that trains a prepared run directory."""
+    return [sys.executable, "-m", "worldflux.training.worker", str(run_dir)]
+
+
+def submit_native(trainer: Trainer) -> Job:
+    """Write the run directory for ``trainer`` and train it in a background worker process."""
+    run = prepare_run(trainer)
+    return launch(run.path, worker_command(run.path), kind="native")
 
 
 def get_job(ref: str | Path) -> Job:

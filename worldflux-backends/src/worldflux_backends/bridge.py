@@ -1,0 +1,119 @@
+"""Runs an official implementation as a job: the child process, its metrics, its status, its end.
+
+``start_official_run`` writes ``backend.json`` into the run directory and
+launches ``python -m worldflux_backends.bridge RUN_DIR`` as a job. The bridge
+starts the official command as its child (same process group, so cancelling
+the job ends both), follows the official metrics file and appends each
+translated record to the run's ``metrics.jsonl`` (the native schema), and
+writes ``status.json``: finished, failed (with the child's output tail),
+cancelled, or failed after ``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from worldflux.lazy import load_ref
+from worldflux.saving import write_json_atomic
+from worldflux.training.jobs import Job, launch, write_status
+from worldflux.training.metrics import METRICS_FILE
+
+BACKEND_FILE = "backend.json"
+GRACE_S = 10.0
+
+
+def start_official_run(run_dir: Path, *, command: list[str], cwd: str | None, env: dict[str, str],
+                       metrics_file: Path, translate: str, timeout_s: float | None, kind: str,
+                       info: dict[str, Any] | None = None) -> Job:
+    """Launch ``command`` under the bridge as job ``run_dir.name``; ``translate`` is a ``module:attr`` of
+    ``f(record: dict) -> dict | None`` mapping one official metrics line to a native record (or skipping it)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / BACKEND_FILE, {"command": command, "cwd": cwd, "env": env,
+                                               "metrics_file": str(metrics_file), "translate": translate,
+                                               "timeout_s": timeout_s, **(info or {})})
+    return launch(run_dir, [sys.executable, "-m", "worldflux_backends.bridge", str(run_dir)], kind=kind)
+
+
+class _Follower:
+    """Reads lines appended to a file that may not exist yet; keeps a partial last line for the next read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.partial = path, 0, b""
+
+    def lines(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        self.offset += len(data)
+        *complete, self.partial = (self.partial + data).split(b"\n")
+        return [line.decode(errors="replace") for line in complete if line.strip()]
+
+
+def _copy_metrics(follower: _Follower, translate: Callable[[dict[str, Any]], dict[str, Any] | None],
+                  out: Path) -> None:
+    records = []
+    for line in follower.lines():
+        try:
+            record = translate(json.loads(line))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if record is not None:
+            records.append(record)
+    if records:
+        with out.open("a") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def run(run_dir: Path) -> int:
+    """The bridge process: returns its exit code after writing the final status."""
+    spec = json.loads((run_dir / BACKEND_FILE).read_text())
+    translate = load_ref(spec["translate"])
+    follower = _Follower(Path(spec["metrics_file"]))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    write_status(run_dir, "running", pid=os.getpid())
+    try:
+        child = subprocess.Popen(spec["command"], cwd=spec["cwd"], env={**os.environ, **spec["env"]},
+                                 stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        write_status(run_dir, "failed", error=f"could not start {spec['command'][0]}: {exc}")
+        return 1
+    deadline = None if spec["timeout_s"] is None else time.monotonic() + spec["timeout_s"]
+    reason = None
+    while child.poll() is None:
+        _copy_metrics(follower, translate, run_dir / METRICS_FILE)
+        if stop.wait(1.0):
+            reason = "cancelled"
+        elif deadline is not None and time.monotonic() > deadline:
+            reason = f"timed out after {spec['timeout_s']} s"
+        if reason:
+            child.terminate()
+            try:
+                child.wait(GRACE_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    _copy_metrics(follower, translate, run_dir / METRICS_FILE)
+    if reason == "cancelled":
+        write_status(run_dir, "cancelled")
+    elif reason:
+        write_status(run_dir, "failed", error=reason)
+    elif child.returncode:
+        write_status(run_dir, "failed", error=f"{spec['command'][0]} exited with code {child.returncode}")
+    else:
+        write_status(run_dir, "finished")
+    return 0 if reason == "cancelled" or not child.returncode else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(Path(sys.argv[1])))
