@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,7 +78,7 @@ def _copy_metrics(follower: _Follower, translate: Callable[[dict[str, Any]], dic
 def run(run_dir: Path) -> int:
     """The bridge process: returns its exit code after writing the final status."""
     spec = json.loads((run_dir / BACKEND_FILE).read_text())
-    translate = load_ref(spec["translate"])
+    translate = load_ref(spec["translate"], provider="worldflux-backends")
     follower = _Follower(Path(spec["metrics_file"]))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -115,5 +116,14 @@ def run(run_dir: Path) -> int:
     return 0 if reason == "cancelled" or not child.returncode else 1
 
 
+def main(run_dir: Path) -> int:
+    try:
+        return run(run_dir)
+    except BaseException as exc:  # noqa: BLE001 - any failure of the bridge must reach status.json
+        traceback.print_exc()
+        write_status(run_dir, "failed", error=f"the backend bridge failed: {type(exc).__name__}: {exc}")
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1])))

@@ -1,0 +1,310 @@
+"""The official DreamerV3 (danijar/dreamerv3, JAX) run as a subprocess in its own Python environment.
+
+The official code is not installed into WorldFlux's environment: point the
+backend at an interpreter that has its requirements (``python``) and at a clone
+of the repository (``checkout``), either as ``create_world_model`` options or
+through ``WORLDFLUX_DREAMERV3_PYTHON`` and ``WORLDFLUX_DREAMERV3_CHECKOUT``.
+:func:`launch` maps the preset and the :class:`TrainingConfig` onto the official
+``dreamerv3/main.py`` flags and runs it under the bridge, which translates the
+official ``metrics.jsonl`` into the run's native metrics (:func:`translate`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Mapping
+
+from worldflux.backends import OfficialBackendHandle
+from worldflux.config import config_to_dict
+from worldflux.errors import BackendError, ConfigError
+from worldflux.training.config import TrainingConfig
+from worldflux.training.jobs import ACTIVE, Job
+from worldflux.training.metrics import METRICS_FILE
+from worldflux.training.rundir import RunDir, default_run_dir
+
+NAME = "worldflux_dreamerv3_jax_subprocess"
+ALIAS = "official_dreamerv3_jax_subprocess"
+PYTHON_VAR = "WORLDFLUX_DREAMERV3_PYTHON"
+CHECKOUT_VAR = "WORLDFLUX_DREAMERV3_CHECKOUT"
+DOCS = "see docs/backends.md"
+OPTIONS = ("python", "checkout", "timeout_s", "extra_flags")
+OFFICIAL_DIR = "official"  # the official --logdir, inside the run directory
+REQUIRED_MODULES = ("jax", "elements", "ninjax", "portal", "optax", "chex", "einops", "ruamel.yaml")
+IMPORT_TIMEOUT_S = 60.0
+# Official task suites (the part of --task before the first "_"), passed through unchanged.
+SUITES = ("dummy", "gym", "dm", "crafter", "dmc", "atari", "atari100k", "dmlab", "minecraft", "loconav",
+          "pinpad", "langroom", "procgen", "bsuite", "memmaze")
+# Profiles meaning "the official defaults" (= size200m), i.e. no size config.
+DEFAULT_PROFILES = ("official_xl", "defaults")
+# Losses that are not reconstruction losses; every other train/loss/<key> is one obs key's decoder loss.
+NON_RECONSTRUCTION = ("dyn", "rep", "rew", "con", "policy", "value", "repval")
+
+
+def register(registry: Any) -> None:
+    """Register this backend with a ``BackendRegistrar`` (called from the plugin's backend hook)."""
+    registry.add_backend(
+        NAME,
+        description="The official DreamerV3 (danijar/dreamerv3, JAX) run as a subprocess in its own Python "
+                    "environment; metrics in the native schema.",
+        presets=("dreamerv3:official_xl", "dreamerv3:size*"),
+        launcher="worldflux_backends.dreamerv3_jax:launch",
+        check="worldflux_backends.dreamerv3_jax:check",
+        aliases=(ALIAS,),
+    )
+
+
+# --- availability -----------------------------------------------------------------------------------
+
+
+def check() -> list[str]:
+    """What this machine lacks to run the official DreamerV3 as configured by the environment variables."""
+    return missing(os.environ.get(PYTHON_VAR) or None, os.environ.get(CHECKOUT_VAR) or None,
+                   python_source=PYTHON_VAR, checkout_source=CHECKOUT_VAR)
+
+
+def missing(python: str | None, checkout: str | None, *, python_source: str = PYTHON_VAR,
+            checkout_source: str = CHECKOUT_VAR) -> list[str]:
+    """Actionable messages for what is missing to run with ``python`` and ``checkout`` (empty: nothing)."""
+    problems = []
+    if not checkout:
+        problems.append(f"No checkout of the official DreamerV3 is set: clone https://github.com/danijar/dreamerv3 "
+                        f"and set {CHECKOUT_VAR} (or pass checkout=... to create_world_model) to it; {DOCS}.")
+    elif not (Path(checkout).expanduser() / "dreamerv3" / "main.py").is_file():
+        problems.append(f"{Path(checkout).expanduser() / 'dreamerv3' / 'main.py'} not found: {checkout_source} "
+                        f"must be the root of a clone of https://github.com/danijar/dreamerv3; {DOCS}.")
+    if not python:
+        problems.append(f"No Python for the official DreamerV3 is set: set {PYTHON_VAR} (or pass python=... to "
+                        f"create_world_model) to the interpreter of an environment with its requirements; {DOCS}.")
+        return problems
+    exe = Path(python).expanduser()
+    if not (exe.is_file() and os.access(exe, os.X_OK)):
+        problems.append(f"The DreamerV3 Python {python} (from {python_source}) is not an executable file; "
+                        f"set it to the interpreter of an environment with the official requirements; {DOCS}.")
+        return problems
+    problems.extend(_probe(str(exe), python_source))
+    return problems
+
+
+_PROBE = """
+import importlib, sys
+bad = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        bad.append(name)
+print("%d.%d %s" % (sys.version_info[0], sys.version_info[1], ",".join(bad)))
+"""
+
+
+def _probe(python: str, source: str) -> list[str]:
+    """One subprocess: the interpreter's version and which official requirements it cannot import."""
+    try:
+        out = subprocess.run([python, "-c", _PROBE, *REQUIRED_MODULES], capture_output=True, text=True,
+                             timeout=IMPORT_TIMEOUT_S, stdin=subprocess.DEVNULL,
+                             env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    except subprocess.TimeoutExpired:
+        return [f"The DreamerV3 Python {python} (from {source}) did not import jax within {IMPORT_TIMEOUT_S:.0f} s; "
+                f"check that environment; {DOCS}."]
+    except OSError as exc:
+        return [f"The DreamerV3 Python {python} (from {source}) could not be started ({exc}); {DOCS}."]
+    fields = out.stdout.strip().splitlines()[-1].split(" ") if out.returncode == 0 and out.stdout.strip() else []
+    if len(fields) != 2:
+        tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+        return [f"The DreamerV3 Python {python} (from {source}) failed to run a version check: {tail[0]}; {DOCS}."]
+    version, bad = fields
+    problems = []
+    if tuple(int(v) for v in version.split(".")) < (3, 11):
+        problems.append(f"The DreamerV3 Python {python} is Python {version}; the official code needs 3.11 or "
+                        f"newer; {DOCS}.")
+    if bad:
+        problems.append(f"The DreamerV3 Python {python} cannot import {bad.replace(',', ', ')}: install the official "
+                        f"requirements into that environment (for CPU: pip install \"jax[cpu]==0.4.33\" \"numpy<2\" "
+                        f"\"elements>=3.19.1\" \"ninjax>=3.5.1\" \"portal>=3.5.0\" optax chex einops ruamel.yaml "
+                        f"cloudpickle psutil pillow gym==0.25.2); {DOCS}.")
+    return problems
+
+
+# --- mapping to official flags ----------------------------------------------------------------------
+
+
+def official_task(env: str) -> str:
+    """The official ``--task`` for a WorldFlux env id.
+
+    ``CartPole-v1`` (gymnasium id) -> ``gym_CartPole-v1``; ``dmc:walker-walk`` -> ``dmc_walker_walk``
+    (``ball_in_cup`` -> ``cup``); ``atari:pong`` or ``ALE/Pong-v5`` -> ``atari_pong``; an official task
+    name (``crafter_reward``, ``atari100k_pong``, ``gym_...``) is passed through.
+    """
+    env = env.strip()
+    if env.startswith("dmc:"):
+        domain, sep, task = env.removeprefix("dmc:").rpartition("-")
+        if not sep or not domain or not task:
+            raise ConfigError(f"{env!r} is not a dmc:domain-task id (e.g. dmc:walker-walk)")
+        domain = "cup" if domain == "ball_in_cup" else domain
+        if "_" in domain:  # the official loader splits the task name at the first "_"
+            raise ConfigError(f"the official DreamerV3 cannot load DeepMind Control domain {domain!r} (it splits "
+                              f"dmc_<domain>_<task> at the first underscore); use a domain without one")
+        return f"dmc_{domain}_{task.replace('-', '_')}"
+    if env.startswith("atari:"):
+        return f"atari_{_snake(env.removeprefix('atari:'))}"
+    match = re.fullmatch(r"ALE/([A-Za-z0-9]+)-v\d+", env)
+    if match:
+        return f"atari_{_snake(match.group(1))}"
+    suite, sep, rest = env.partition("_")
+    if sep and rest and suite in SUITES:
+        return env
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*-v\d+", env):  # a gymnasium id, e.g. CartPole-v1
+        return f"gym_{env}"
+    raise ConfigError(
+        f"the official DreamerV3 backend cannot map env {env!r} to an official task. Use a gymnasium id "
+        f"(CartPole-v1 -> gym_CartPole-v1), dmc:domain-task, atari:game or ALE/Game-v5, or an official task name "
+        f"(<suite>_<task> with suite one of {', '.join(SUITES)})")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().replace("-", "_")
+
+
+def official_configs(handle: OfficialBackendHandle, config: TrainingConfig,
+                     available: tuple[str, ...] | None = None) -> list[str]:
+    """The official ``--configs`` names: ``config.backend_profile`` (comma-separated names) if set, else
+    the preset's own size (``dreamerv3:size12m`` -> ``size12m``; ``official_xl`` -> none, the defaults).
+
+    ``available`` (the top-level names of the checkout's configs.yaml) validates the names when given.
+    """
+    profile = config.backend_profile or handle.profile
+    names = [n.strip() for n in re.split(r"[,\s]+", profile) if n.strip()]
+    names = [n for n in names if n not in DEFAULT_PROFILES]
+    if available is not None:
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise ConfigError(f"the official DreamerV3 configs.yaml has no config {', '.join(map(repr, unknown))}; "
+                              f"it has: {', '.join(available)} (or official_xl for the defaults)")
+    return names
+
+
+def config_names(checkout: str | Path) -> tuple[str, ...]:
+    """The top-level config names of the checkout's ``dreamerv3/configs.yaml`` (read without a YAML parser)."""
+    text = (Path(checkout).expanduser() / "dreamerv3" / "configs.yaml").read_text()
+    return tuple(re.findall(r"^([A-Za-z0-9_]+):", text, flags=re.MULTILINE))
+
+
+def device_flags(device: str) -> tuple[list[str], dict[str, str]]:
+    """Official flags and environment for a torch-style device name (cpu, cuda, cuda:N)."""
+    if device == "cpu":
+        return ["--jax.platform", "cpu", "--jax.compute_dtype", "float32"], {"JAX_PLATFORMS": "cpu"}
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if match:
+        env = {"CUDA_VISIBLE_DEVICES": match.group(1)} if match.group(1) is not None else {}
+        return ["--jax.platform", "cuda"], env
+    raise ConfigError(f"the official DreamerV3 backend runs on cpu, cuda or cuda:N, not {device!r}")
+
+
+def official_command(handle: OfficialBackendHandle, config: TrainingConfig, *, python: str, checkout: str,
+                     logdir: Path, device: str, extra_flags: list[str] | tuple[str, ...] = (),
+                     available: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The official command line and the environment variables it needs."""
+    if not config.env:
+        raise ConfigError("TrainingConfig.env is required to run the official DreamerV3 (e.g. env='CartPole-v1')")
+    command = [python, str(Path(checkout).expanduser() / "dreamerv3" / "main.py")]
+    configs = official_configs(handle, config, available)
+    if configs:
+        command += ["--configs", *configs]
+    command += ["--task", official_task(config.env), "--seed", str(config.seed), "--run.steps", str(config.steps),
+                "--logdir", str(logdir), "--logger.outputs", "jsonl"]
+    if config.train_ratio is not None:
+        command += ["--run.train_ratio", str(float(config.train_ratio))]
+    flags, env = device_flags(device)
+    command += flags
+    command += [str(f) for f in extra_flags]
+    return command, env
+
+
+# --- launching ----------------------------------------------------------------------------------------
+
+
+def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
+    meta: Mapping[str, Any] = handle.metadata
+    unknown = sorted(set(meta) - set(OPTIONS))
+    if unknown:
+        raise ConfigError(f"the official DreamerV3 backend takes the options {', '.join(OPTIONS)}, not "
+                          f"{', '.join(unknown)} (model settings come from the official configs; use "
+                          f"TrainingConfig.backend_profile or extra_flags)")
+    extra = meta.get("extra_flags") or []
+    if isinstance(extra, str):
+        extra = extra.split()
+    timeout = meta.get("timeout_s")
+    return {"python": meta.get("python") or os.environ.get(PYTHON_VAR) or None,
+            "checkout": meta.get("checkout") or os.environ.get(CHECKOUT_VAR) or None,
+            "python_source": "python=" if meta.get("python") else PYTHON_VAR,
+            "checkout_source": "checkout=" if meta.get("checkout") else CHECKOUT_VAR,
+            "extra_flags": [str(f) for f in extra],
+            "timeout_s": None if timeout is None else float(timeout)}
+
+
+def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
+    """Start the official DreamerV3 for ``handle`` and ``config`` under the bridge; returns its Job."""
+    from worldflux_backends.bridge import start_official_run
+
+    opts = _options(handle)
+    if not config.env:
+        raise ConfigError("TrainingConfig.env is required to run the official DreamerV3 (e.g. env='CartPole-v1')")
+    problems = missing(opts["python"], opts["checkout"], python_source=opts["python_source"],
+                       checkout_source=opts["checkout_source"])
+    if problems:
+        raise BackendError(f"{NAME} cannot run on this machine:\n- " + "\n- ".join(problems))
+    run = RunDir(config.run_dir or default_run_dir(handle.model_id, config.env))
+    if run.job.exists() and Job(run.path).status() in ACTIVE:
+        raise BackendError(f"{run.path} already has a running job; cancel it first")
+    run_dir = run.path.resolve()
+    logdir = run_dir / OFFICIAL_DIR
+    # The bridge translates the official metrics file from its start, so a resumed run rebuilds the native one.
+    (run_dir / METRICS_FILE).unlink(missing_ok=True)
+    device = config.device if config.device != "cpu" else handle.device
+    command, env = official_command(handle, config, python=str(Path(opts["python"]).expanduser()),
+                                    checkout=opts["checkout"], logdir=logdir, device=device,
+                                    extra_flags=opts["extra_flags"], available=config_names(opts["checkout"]))
+    info = {"handle": handle.to_dict(), "training": config_to_dict(config), "official_logdir": str(logdir),
+            "resumes": (logdir / "ckpt" / "latest").exists()}
+    return start_official_run(run_dir, command=command, cwd=str(Path(opts["checkout"]).expanduser()), env=env,
+                              metrics_file=logdir / "metrics.jsonl",
+                              translate="worldflux_backends.dreamerv3_jax:translate",
+                              timeout_s=opts["timeout_s"], kind=NAME, info=info)
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+
+
+def translate(record: dict[str, Any]) -> dict[str, Any] | None:
+    """One line of the official ``metrics.jsonl`` as a native metrics record, or None when it has nothing
+    the native schema holds.
+
+    ``episode/score`` -> ``return``, ``episode/length`` -> ``length``; ``train/loss/<k>`` stays (the native
+    DreamerV3 names its losses the same), decoder losses of all obs keys are also summed into
+    ``train/loss/rec``; ``train/opt/loss`` -> ``train/loss``; ``train/ret``, ``train/adv_mag``;
+    ``train/ent/action`` -> ``train/entropy``; ``fps/policy`` -> ``env_steps_per_s``.
+    """
+    out: dict[str, Any] = {"step": int(record["step"])}
+    if "episode/score" in record:
+        out["return"] = float(record["episode/score"])
+    if "episode/length" in record:
+        out["length"] = float(record["episode/length"])
+    rec = None
+    for key, value in record.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if key.startswith("train/loss/"):
+            out[key] = float(value)
+            if key.removeprefix("train/loss/") not in NON_RECONSTRUCTION:
+                rec = (rec or 0.0) + float(value)
+    if rec is not None:
+        out["train/loss/rec"] = rec
+    for official, native in (("train/opt/loss", "train/loss"), ("train/ret", "train/ret"),
+                             ("train/adv_mag", "train/adv_mag"), ("train/ent/action", "train/entropy"),
+                             ("fps/policy", "env_steps_per_s")):
+        if isinstance(record.get(official), (int, float)):
+            out[native] = float(record[official])
+    return out if len(out) > 1 else None
