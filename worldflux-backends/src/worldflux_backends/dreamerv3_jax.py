@@ -96,7 +96,7 @@ for name in sys.argv[1:]:
         importlib.import_module(name)
     except Exception:
         bad.append(name)
-print("%d.%d %s" % (sys.version_info[0], sys.version_info[1], ",".join(bad)))
+print("%d.%d|%s" % (sys.version_info[0], sys.version_info[1], ",".join(bad)))
 """
 
 
@@ -111,7 +111,7 @@ def _probe(python: str, source: str) -> list[str]:
                 f"check that environment; {DOCS}."]
     except OSError as exc:
         return [f"The DreamerV3 Python {python} (from {source}) could not be started ({exc}); {DOCS}."]
-    fields = out.stdout.strip().splitlines()[-1].split(" ") if out.returncode == 0 and out.stdout.strip() else []
+    fields = out.stdout.strip().splitlines()[-1].split("|") if out.returncode == 0 and out.stdout.strip() else []
     if len(fields) != 2:
         tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
         return [f"The DreamerV3 Python {python} (from {source}) failed to run a version check: {tail[0]}; {DOCS}."]

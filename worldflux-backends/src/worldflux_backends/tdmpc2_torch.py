@@ -47,7 +47,6 @@ TRUE = ("1", "true", "yes", "on")
 MODEL_SIZES = {
     "tdmpc2:proof_5m": 5,
     "tdmpc2:official_1m": 1,
-    "tdmpc2:official_5m": 5,
     "tdmpc2:official_19m": 19,
     "tdmpc2:official_48m": 48,
     "tdmpc2:official_317m": 317,
@@ -88,12 +87,13 @@ except Exception:
 print("WORLDFLUX_PROBE " + json.dumps({{"missing": missing, "cuda": cuda}}))
 """
 # what a CPU-capable checkout must no longer contain (files relative to the tdmpc2/ source folder)
-CUDA_MARKERS = {
-    "train.py": "assert torch.cuda.is_available()",
-    "tdmpc2.py": "cuda:0",
-    "common/scale.py": "cuda:0",
-    "common/buffer.py": "torch.device('cuda:0')",
-}
+CUDA_MARKERS = (
+    ("train.py", "assert torch.cuda.is_available()"),
+    ("tdmpc2.py", "cuda:0"),
+    ("common/scale.py", "cuda:0"),
+    ("common/buffer.py", "cuda:0"),
+    ("common/buffer.py", "torch.cuda.mem_get_info()"),
+)
 
 
 # --- options ------------------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def probe(python: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
 def cuda_markers(script: Path) -> list[str]:
     """The CUDA-only lines a CPU run would hit, as ``file: text``, in the checkout of ``script``."""
     found = []
-    for rel, marker in CUDA_MARKERS.items():
+    for rel, marker in CUDA_MARKERS:
         path = script.parent / rel
         try:
             if marker in path.read_text():
@@ -187,7 +187,8 @@ def problems(opts: Mapping[str, Any]) -> tuple[list[str], dict[str, Any] | None]
             markers = cuda_markers(train_script(checkout))
             if markers:
                 missing.append("allow_cpu is set but the checkout still requires CUDA (" + "; ".join(markers) +
-                               "): set those devices to cpu, Adam capturable=False, and remove the CUDA assert.")
+                               "): make those lines CPU-safe (devices cpu, Adam capturable=False, no CUDA assert or CUDA memory "
+                               "query), or run on a GPU machine.")
     return missing, found
 
 
@@ -345,10 +346,7 @@ def translate(record: dict[str, Any]) -> dict[str, Any] | None:
             out["train/episode_success"] = _number(success)
         return out
     if "step" in record and "episode_reward" in record:
-        out = {"step": int(_number(record["step"])), "eval_return": _number(record["episode_reward"])}
-        if "episode_success" in record and math.isfinite(_number(record["episode_success"])):
-            out["eval/success"] = _number(record["episode_success"])
-        return out
+        return {"step": int(_number(record["step"])), "eval_return": _number(record["episode_reward"])}
     return None
 
 

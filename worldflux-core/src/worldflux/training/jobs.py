@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from worldflux.training.trainer import Trainer
 
 STATUS_FILE = "status.json"
-ACTIVE = ("starting", "running")
+ACTIVE = ("queued", "starting", "running")  # queued: a cluster backend has not started it yet
 DONE = ("finished", "failed", "cancelled")
 
 
@@ -85,10 +86,14 @@ class Job:
     def _running(self) -> bool:
         if self._process is not None:
             return self._process.poll() is None
+        if "pid" not in self.info:  # queued: its worker has no pid yet, unless it started since
+            self.info = json.loads(self.run.job.read_text())
+        if "pid" not in self.info or self.info.get("host", socket.gethostname()) != socket.gethostname():
+            return True  # not started, or on another machine: status.json is all there is to go by
         return _alive(self.info["pid"])
 
     def status(self) -> str:
-        """starting, running, finished, failed or cancelled (a worker that vanished is failed)."""
+        """queued, starting, running, finished, failed or cancelled (a worker that vanished is failed)."""
         if self._process is not None:
             self._process.poll()  # collect our own exited child, so it leaves no zombie
         record = self._status_record()
@@ -129,6 +134,11 @@ class Job:
         """Stop the job: SIGTERM (it checkpoints and exits), SIGKILL for the group after ``timeout`` s."""
         if self.status() in DONE:
             return self.status()
+        if "pgid" not in self.info:  # queued: its backend does not start a run marked cancelled
+            write_status(self.run.path, "cancelled", error="cancelled before it started")
+            return "cancelled"
+        if self.info.get("host", socket.gethostname()) != socket.gethostname():
+            raise WorldFluxError(f"job {self.id} runs on {self.info['host']}; cancel it there")
         pgid = self.info["pgid"]
         _signal_group(pgid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -162,7 +172,7 @@ def launch(run_dir: Path, command: list[str], kind: str, env: dict[str, str] | N
                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     job_id = run.path.name
     write_json_atomic(run.job, {"id": job_id, "kind": kind, "pid": process.pid, "pgid": process.pid,
-                                "command": command, "created": time.time()})
+                                "host": socket.gethostname(), "command": command, "created": time.time()})
     home = jobs_home()
     home.mkdir(parents=True, exist_ok=True)
     write_json_atomic(home / f"{job_id}.json", {"id": job_id, "run_dir": str(run.path.resolve())})
