@@ -11,6 +11,7 @@ cancelled, or failed after ``timeout_s``.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from worldflux.lazy import load_ref
 from worldflux.saving import write_json_atomic
@@ -33,21 +34,50 @@ GRACE_S = 10.0
 
 def start_official_run(run_dir: Path, *, command: list[str], cwd: str | None, env: dict[str, str],
                        metrics_file: Path, translate: str, timeout_s: float | None, kind: str,
-                       info: dict[str, Any] | None = None) -> Job:
+                       info: dict[str, Any] | None = None, metrics_format: str = "jsonl",
+                       more_metrics: Sequence[tuple[str | Path, str]] = ()) -> Job:
     """Launch ``command`` under the bridge as job ``run_dir.name``; ``translate`` is a ``module:attr`` of
     ``f(record: dict) -> dict | None`` mapping one official metrics line to a native record (or skipping it)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / BACKEND_FILE, {"command": command, "cwd": cwd, "env": env,
                                                "metrics_file": str(metrics_file), "translate": translate,
+                                               "metrics_format": metrics_format,
+                                               "more_metrics": [[str(p), f] for p, f in more_metrics],
                                                "timeout_s": timeout_s, **(info or {})})
     return launch(run_dir, [sys.executable, "-m", "worldflux_backends.bridge", str(run_dir)], kind=kind)
 
 
-class _Follower:
-    """Reads lines appended to a file that may not exist yet; keeps a partial last line for the next read."""
+FORMATS = ("jsonl", "csv", "text")
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.offset, self.partial = path, 0, b""
+
+class _Follower:
+    """Reads lines appended to a file that may not exist yet; keeps a partial last line for the next read.
+
+    ``records()`` parses them as ``fmt`` says: jsonl (one JSON object a line), csv (the first line is the
+    header; each row a dict of strings) or text (each line as ``{"line": text}``)."""
+
+    def __init__(self, path: Path, fmt: str = "jsonl") -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"metrics format {fmt!r} is not one of {FORMATS}")
+        self.path, self.offset, self.partial, self.fmt, self.header = path, 0, b"", fmt, None
+
+    def records(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.lines():
+            if self.fmt == "text":
+                out.append({"line": line})
+            elif self.fmt == "csv":
+                row = next(csv.reader([line]))
+                if self.header is None:
+                    self.header = row
+                elif len(row) == len(self.header):
+                    out.append(dict(zip(self.header, row)))
+            else:
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out
 
     def lines(self) -> list[str]:
         if not self.path.exists():
@@ -60,16 +90,18 @@ class _Follower:
         return [line.decode(errors="replace") for line in complete if line.strip()]
 
 
-def _copy_metrics(follower: _Follower, translate: Callable[[dict[str, Any]], dict[str, Any] | None],
+def _copy_metrics(followers: list[_Follower], translate: Callable[[dict[str, Any]], dict[str, Any] | None],
                   out: Path) -> None:
     records = []
-    for line in follower.lines():
-        try:
-            record = translate(json.loads(line))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue
-        if record is not None:
-            records.append(record)
+    for follower in followers:
+        for raw in follower.records():
+            try:
+                record = translate(raw)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if record is not None:
+                records.append(record)
+    records.sort(key=lambda r: r["step"])  # sources read in one round interleave by step
     if records:
         with out.open("a") as f:
             f.writelines(json.dumps(r) + "\n" for r in records)
@@ -79,7 +111,8 @@ def run(run_dir: Path) -> int:
     """The bridge process: returns its exit code after writing the final status."""
     spec = json.loads((run_dir / BACKEND_FILE).read_text())
     translate = load_ref(spec["translate"], provider="worldflux-backends")
-    follower = _Follower(Path(spec["metrics_file"]))
+    followers = [_Follower(Path(spec["metrics_file"]), spec.get("metrics_format", "jsonl"))]
+    followers += [_Follower(Path(p), f) for p, f in spec.get("more_metrics", [])]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     write_status(run_dir, "running", pid=os.getpid())
@@ -92,7 +125,7 @@ def run(run_dir: Path) -> int:
     deadline = None if spec["timeout_s"] is None else time.monotonic() + spec["timeout_s"]
     reason = None
     while child.poll() is None:
-        _copy_metrics(follower, translate, run_dir / METRICS_FILE)
+        _copy_metrics(followers, translate, run_dir / METRICS_FILE)
         if stop.wait(1.0):
             reason = "cancelled"
         elif deadline is not None and time.monotonic() > deadline:
@@ -104,7 +137,7 @@ def run(run_dir: Path) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-    _copy_metrics(follower, translate, run_dir / METRICS_FILE)
+    _copy_metrics(followers, translate, run_dir / METRICS_FILE)
     if reason == "cancelled":
         write_status(run_dir, "cancelled")
     elif reason:

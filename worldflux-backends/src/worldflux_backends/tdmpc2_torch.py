@@ -348,16 +348,3 @@ def translate(record: dict[str, Any]) -> dict[str, Any] | None:
     if "step" in record and "episode_reward" in record:
         return {"step": int(_number(record["step"])), "eval_return": _number(record["episode_reward"])}
     return None
-
-
-def register(registry: Any) -> None:
-    """Register the backend (called from the package's plugin)."""
-    registry.add_backend(
-        NAME,
-        description="The official TD-MPC2 code (nicklashansen/tdmpc2) run as a subprocess in its own "
-                    "environment; needs WORLDFLUX_TDMPC2_PYTHON, WORLDFLUX_TDMPC2_CHECKOUT and a CUDA GPU "
-                    "(or a CPU-capable checkout with WORLDFLUX_TDMPC2_ALLOW_CPU=1)",
-        presets=("tdmpc2:proof_5m", "tdmpc2:official_*"),
-        launcher="worldflux_backends.tdmpc2_torch:launch",
-        check="worldflux_backends.tdmpc2_torch:check",
-    )
