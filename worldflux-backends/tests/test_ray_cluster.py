@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from worldflux.backends import OfficialBackendHandle
+from worldflux.errors import WorldFluxError
 from worldflux.training import TrainingConfig, get_job, list_jobs
 from worldflux.training.jobs import Job
 from worldflux_backends import ray_cluster
@@ -24,7 +25,7 @@ SKIP = 'ray is not installed: pip install "ray[default]"'
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[Any]:
     ray = pytest.importorskip("ray", reason=SKIP)
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False)  # never a cluster found on this machine
     yield ray
     ray.shutdown()
 
@@ -80,9 +81,27 @@ def test_cancel_of_a_running_ray_job_checkpoints_and_ends_its_process_group(ray_
         time.sleep(0.5)
     assert job.status() == "running"
     assert job.cancel(timeout=30) == "cancelled"
+    assert ray_local.get(job.ref, timeout=30) == "cancelled"  # the task saw its job end and reaped it
     assert not _group_alive(job.info["pgid"])
     assert (tmp_path / "long" / "checkpoint").exists()
-    assert ray_local.get(job.ref, timeout=30) == "cancelled"  # the task saw its job end
+
+
+def test_cancel_of_a_job_on_another_node_goes_through_ray_cancel(ray_local: Any, tmp_path: Path) -> None:
+    [job] = ray_cluster.submit_many("tdmpc2:ci", ["Pendulum-v1"], [0], _config(tmp_path / "far", steps=100_000),
+                                    **TINY)
+    deadline = time.monotonic() + 120
+    while not job.metrics():
+        assert job.status() in ("queued", "starting", "running") and time.monotonic() < deadline, job.logs()
+        time.sleep(0.5)
+    info = json.loads((job.run_dir / "job.json").read_text())
+    (job.run_dir / "job.json").write_text(json.dumps({**info, "host": "another-node"}))  # as if it ran elsewhere
+    assert Job(job.run_dir).status() == "running"  # its pid means nothing here: status.json is trusted
+    with pytest.raises(WorldFluxError, match="runs on another-node; cancel it there"):
+        Job(job.run_dir).cancel()  # a plain Job never signals a pid of another machine
+    assert job.cancel(timeout=30) == "cancelled"  # ray.cancel: the task cancels its job on its node
+    assert ray_local.get(job.ref, timeout=30) == "cancelled"
+    assert not _group_alive(info["pgid"])
+    assert (job.run_dir / "checkpoint").exists()
 
 
 def test_a_queued_ray_job_is_cancelled_before_it_starts(ray_local: Any, tmp_path: Path) -> None:

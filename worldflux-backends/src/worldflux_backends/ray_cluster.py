@@ -15,6 +15,8 @@ Addresses: ``address="ray://head:10001"`` (Ray Client, needs ``ray[client]``),
 ``$RAY_ADDRESS``, else an embedded local Ray started on demand (``num_cpus``
 sets its size). The embedded Ray lives as long as the driver process: keep the
 driver alive until its runs end, or start ``ray start --head`` and pass its address.
+
+Importing this module is light (no torch, no ray): ``worldflux backends list`` runs :func:`check`.
 """
 
 from __future__ import annotations
@@ -22,23 +24,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import time
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from worldflux.backends import OfficialBackendHandle
 from worldflux.config import evolve_config
 from worldflux.errors import ConfigError
-from worldflux.saving import write_json_atomic
-from worldflux.training.config import NATIVE_BACKEND, TrainingConfig
-from worldflux.training.jobs import ACTIVE, DONE, Job, jobs_home, write_status
-from worldflux.training.rundir import default_run_dir
+
+if TYPE_CHECKING:  # worldflux.training imports torch: imported where used
+    from worldflux.backends import OfficialBackendHandle
+    from worldflux.training.config import TrainingConfig
 
 INSTALL_HINT = 'the ray backend needs the `ray` package: pip install "ray[default]" (add [client] for ray:// addresses)'
 # create_world_model(..., backend="ray", **options): these options are the backend's, the others the model's
 BACKEND_OPTIONS = ("address", "num_cpus", "cpus_per_run", "gpus_per_run")
 POLL_S = 0.5
+EXIT_GRACE_S = 30.0
 
 
 def check() -> list[str]:
@@ -70,7 +75,7 @@ def run_on_node(run_dir: str, home: str | None) -> str:
     ``home`` is the driver's ``$WORLDFLUX_HOME``: the job is registered there when this node can write it.
     A ``ray.cancel`` of this task (a KeyboardInterrupt here) cancels the job: SIGTERM, checkpoint, cancelled.
     """
-    from worldflux.training.jobs import launch, worker_command
+    from worldflux.training.jobs import ACTIVE, Job, launch, worker_command
 
     run = Path(run_dir)
     if Job(run).status() == "cancelled":  # cancelled while queued, by a process without the ObjectRef
@@ -82,75 +87,98 @@ def run_on_node(run_dir: str, home: str | None) -> str:
         except OSError:
             pass  # not shared with this node: the job is registered in this node's home only
     job = launch(run, worker_command(run), kind="ray")
+    process = job._process  # this task's child: it reaps it, else it stays a zombie in the long-lived Ray worker
     try:
         while (status := job.status()) in ACTIVE:
             time.sleep(POLL_S)  # short sleeps: ray.cancel's KeyboardInterrupt lands between them
     except KeyboardInterrupt:
         status = job.cancel()
+    try:
+        process.wait(timeout=EXIT_GRACE_S)  # it reported its end; let it exit
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
     return status
 
 
 # --- on the driver ----------------------------------------------------------------------
 
 
-class RayJob(Job):
-    """A :class:`Job` submitted to Ray; it also holds the task's ObjectRef.
+@cache
+def _ray_job_class() -> type:
+    """RayJob, defined on first use: its base class's module imports torch."""
+    from worldflux.training.jobs import ACTIVE, DONE, Job, write_status
 
-    ``cancel()`` of a queued job cancels the Ray task; of a running one it stops the worker
-    (SIGTERM to its process group: checkpoint, then cancelled) - directly when the worker runs
-    on this host, through ``ray.cancel`` when it runs on another node.
-    """
+    class RayJob(Job):
+        """A :class:`Job` submitted to Ray; it also holds the task's ObjectRef.
 
-    def __init__(self, run_dir: str | Path, ref: Any = None) -> None:
-        super().__init__(run_dir)
-        self.ref = ref
+        ``cancel()`` of a queued job cancels the Ray task; of a running one it stops the worker
+        (SIGTERM to its process group: checkpoint, then cancelled) - directly when the worker runs
+        on this host, through ``ray.cancel`` when it runs on another node.
+        """
 
-    def _task_done(self) -> bool:
-        import ray
+        def __init__(self, run_dir: str | Path, ref: Any = None) -> None:
+            super().__init__(run_dir)
+            self.ref = ref
 
-        if self.ref is None or not ray.is_initialized():
-            return False
-        ready, _ = ray.wait([self.ref], timeout=0)
-        return bool(ready)
+        def _task_done(self) -> bool:
+            import ray
 
-    def _task_error(self) -> str:
-        import ray
+            if self.ref is None or not ray.is_initialized():
+                return False
+            ready, _ = ray.wait([self.ref], timeout=0)
+            return bool(ready)
 
-        try:
-            return f"it returned {ray.get(self.ref, timeout=10)!r}"
-        except Exception as exc:  # noqa: BLE001 - reported in status.json
-            return f"{type(exc).__name__}: {exc}"
+        def _task_error(self) -> str:
+            import ray
 
-    def status(self) -> str:
-        """queued, starting, running, finished, failed or cancelled (a Ray task that died is failed)."""
-        status = super().status()
-        if status in ACTIVE and self._task_done():
-            status = super().status()  # the task waits for the worker, so the worker has ended too
-            if status in ACTIVE:
-                write_status(self.run.path, "failed", error=f"the Ray task ended while the run was {status}: "
-                             f"{self._task_error()}")
-                return "failed"
-        return status
+            try:
+                return f"it returned {ray.get(self.ref, timeout=10)!r}"
+            except Exception as exc:  # noqa: BLE001 - reported in status.json
+                return f"{type(exc).__name__}: {exc}"
 
-    def cancel(self, timeout: float = 60.0) -> str:
-        """Stop the run: a queued one never starts; a running one checkpoints and ends as cancelled."""
-        import ray
+        def status(self) -> str:
+            """queued, starting, running, finished, failed or cancelled (a Ray task that died is failed)."""
+            status = super().status()
+            if status in ACTIVE and self._task_done():
+                status = super().status()  # the task waits for the worker, so the worker has ended too
+                if status in ACTIVE:
+                    write_status(self.run.path, "failed", error=f"the Ray task ended while the run was {status}: "
+                                 f"{self._task_error()}")
+                    return "failed"
+            return status
 
-        if self.status() in DONE:
+        def cancel(self, timeout: float = 60.0) -> str:
+            """Stop the run: a queued one never starts; a running one checkpoints and ends as cancelled."""
+            import ray
+
+            if self.status() in DONE:
+                return self.status()
+            if "pid" in self.info and self.info.get("host") in (None, socket.gethostname()):
+                return super().cancel(timeout)  # its process group is on this host
+            if self.ref is None or not ray.is_initialized():
+                return super().cancel(timeout)  # queued: marked cancelled, which run_on_node honours
+            ray.cancel(self.ref)  # queued: dropped; running: the task cancels its job on its node
+            ray.wait([self.ref], timeout=timeout + 10)
+            if self._status_record()["status"] in ACTIVE and "pid" not in self._reread():
+                write_status(self.run.path, "cancelled", error="cancelled before it started")
             return self.status()
-        if "pid" in self.info and self.info.get("host") in (None, socket.gethostname()):
-            return super().cancel(timeout)  # its process group is on this host
-        if self.ref is None or not ray.is_initialized():
-            return super().cancel(timeout)  # queued: marked cancelled, which run_on_node honours
-        ray.cancel(self.ref)  # queued: dropped; running: the task cancels its job on its node
-        ray.wait([self.ref], timeout=timeout + 10)
-        if self._status_record()["status"] in ACTIVE and "pid" not in self._reread():
-            write_status(self.run.path, "cancelled", error="cancelled before it started")
-        return self.status()
 
-    def _reread(self) -> dict[str, Any]:
-        self.info = json.loads(self.run.job.read_text())
-        return self.info
+        def _reread(self) -> dict[str, Any]:
+            self.info = json.loads(self.run.job.read_text())
+            return self.info
+
+    RayJob.__qualname__ = "RayJob"  # pickled by reference as worldflux_backends.ray_cluster.RayJob
+    return RayJob
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RayJob":
+        return _ray_job_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _ray_init(options: Mapping[str, Any]) -> str:
@@ -167,13 +195,16 @@ def _ray_init(options: Mapping[str, Any]) -> str:
     return address or "local"
 
 
-def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -> RayJob:
+def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -> Any:
     """Build ``model_id`` for ``config.env``, write its run directory and submit it as a Ray task."""
     import ray
     import torch
 
+    from worldflux.saving import write_json_atomic
     from worldflux.training.build import create_for_env
-    from worldflux.training.jobs import prepare_run
+    from worldflux.training.config import NATIVE_BACKEND
+    from worldflux.training.jobs import jobs_home, prepare_run, write_status
+    from worldflux.training.rundir import default_run_dir
     from worldflux.training.trainer import Trainer
 
     if config.env is None:
@@ -185,8 +216,8 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # the initial weights follow the run's seed
         model = create_for_env(model_id, config.env, image_size=config.image_size, **overrides)
+    address = _ray_init(options)  # before the run directory exists: an unreachable cluster leaves none
     run = prepare_run(Trainer(model, config))
-    address = _ray_init(options)
     job_id = run.path.name
     write_status(run.path, "queued")
     write_json_atomic(run.job, {"id": job_id, "kind": "ray", "created": time.time(), "ray_address": address})
@@ -200,15 +231,15 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
         num_cpus=options.get("cpus_per_run", 1), num_gpus=gpus,
         max_retries=0,  # a retry could start a second worker in the same run directory
         name=f"worldflux:{job_id}")
-    return RayJob(run.path, task.remote(str(run.path), os.environ.get("WORLDFLUX_HOME")))
+    return _ray_job_class()(run.path, task.remote(str(run.path), os.environ.get("WORLDFLUX_HOME")))
 
 
-def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> RayJob:
+def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Any:
     """The backend's launcher: ``Trainer(create_world_model(name, backend="ray", ...), config).submit()``.
 
     ``handle.metadata`` holds the model overrides and the backend options ``address``, ``num_cpus``
     (embedded local Ray only), ``cpus_per_run`` (default 1) and ``gpus_per_run`` (default 1 for a
-    cuda ``config.device``, else 0).
+    cuda ``config.device``, else 0). Returns a :class:`RayJob`.
     """
     return _submit(handle.model_id, handle.metadata, config)
 
@@ -218,12 +249,14 @@ def _slug(text: str) -> str:
 
 
 def submit_many(model: str, envs: list[str], seeds: list[int], config: TrainingConfig,
-                **overrides: Any) -> list[RayJob]:
-    """A seeds x tasks campaign: one run per (env, seed), each a job, in env-major order.
+                **overrides: Any) -> list[Any]:
+    """A seeds x tasks campaign: one run per (env, seed), each a :class:`RayJob`, in env-major order.
 
     Runs go to ``config.run_dir/<model>-<env>-seed<seed>`` (or ``runs/<model>-<env>-seed<seed>-<time>``);
     ``overrides`` are model overrides and backend options, as for ``create_world_model(..., backend="ray")``.
     """
+    from worldflux.training.rundir import default_run_dir
+
     jobs = []
     for env in envs:
         for seed in seeds:
