@@ -130,17 +130,3 @@ def test_check_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     assert ray_cluster.check() == [ray_cluster.INSTALL_HINT]
     assert 'pip install "ray[default]"' in ray_cluster.check()[0]
-
-
-def test_register_adds_the_backend_for_every_preset() -> None:
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    class Registry:
-        def add_backend(self, name: str, **kwargs: Any) -> None:
-            calls.append((name, kwargs))
-
-    ray_cluster.register(Registry())
-    [(name, kwargs)] = calls
-    assert name == "ray" and kwargs["presets"] == ("*",)
-    assert kwargs["launcher"] == "worldflux_backends.ray_cluster:launch"
-    assert kwargs["check"] == "worldflux_backends.ray_cluster:check"

@@ -15,15 +15,15 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from worldflux.backends import OfficialBackendHandle
 from worldflux.config import config_to_dict
 from worldflux.errors import BackendError, ConfigError
-from worldflux.training.config import TrainingConfig
-from worldflux.training.jobs import ACTIVE, Job
-from worldflux.training.metrics import METRICS_FILE
-from worldflux.training.rundir import RunDir, default_run_dir
+
+if TYPE_CHECKING:  # worldflux.training imports torch: only launch() needs it, not check() or translate()
+    from worldflux.training.config import TrainingConfig
+    from worldflux.training.jobs import Job
 
 NAME = "worldflux_dreamerv3_jax_subprocess"
 ALIAS = "official_dreamerv3_jax_subprocess"
@@ -142,7 +142,7 @@ def official_task(env: str) -> str:
     if env.startswith("dmc:"):
         domain, sep, task = env.removeprefix("dmc:").rpartition("-")
         if not sep or not domain or not task:
-            raise ConfigError(f"{env!r} is not a dmc:domain-task id (e.g. dmc:walker-walk)")
+            raise ConfigError(f"{env!r} is not a dmc:domain-task id (e.g. dmc:walker-walk) for the official DreamerV3")
         domain = "cup" if domain == "ball_in_cup" else domain
         if "_" in domain:  # the official loader splits the task name at the first "_"
             raise ConfigError(f"the official DreamerV3 cannot load DeepMind Control domain {domain!r} (it splits "
@@ -239,14 +239,17 @@ def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
     timeout = meta.get("timeout_s")
     return {"python": meta.get("python") or os.environ.get(PYTHON_VAR) or None,
             "checkout": meta.get("checkout") or os.environ.get(CHECKOUT_VAR) or None,
-            "python_source": "python=" if meta.get("python") else PYTHON_VAR,
-            "checkout_source": "checkout=" if meta.get("checkout") else CHECKOUT_VAR,
+            "python_source": "the python= option" if meta.get("python") else PYTHON_VAR,
+            "checkout_source": "the checkout= option" if meta.get("checkout") else CHECKOUT_VAR,
             "extra_flags": [str(f) for f in extra],
             "timeout_s": None if timeout is None else float(timeout)}
 
 
 def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     """Start the official DreamerV3 for ``handle`` and ``config`` under the bridge; returns its Job."""
+    from worldflux.training.jobs import ACTIVE, Job
+    from worldflux.training.metrics import METRICS_FILE
+    from worldflux.training.rundir import RunDir, default_run_dir
     from worldflux_backends.bridge import start_official_run
 
     opts = _options(handle)
@@ -261,12 +264,12 @@ def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
         raise BackendError(f"{run.path} already has a running job; cancel it first")
     run_dir = run.path.resolve()
     logdir = run_dir / OFFICIAL_DIR
-    # The bridge translates the official metrics file from its start, so a resumed run rebuilds the native one.
-    (run_dir / METRICS_FILE).unlink(missing_ok=True)
     device = config.device if config.device != "cpu" else handle.device
     command, env = official_command(handle, config, python=str(Path(opts["python"]).expanduser()),
                                     checkout=opts["checkout"], logdir=logdir, device=device,
                                     extra_flags=opts["extra_flags"], available=config_names(opts["checkout"]))
+    # The bridge translates the official metrics file from its start, so a resumed run rebuilds the native one.
+    (run_dir / METRICS_FILE).unlink(missing_ok=True)
     info = {"handle": handle.to_dict(), "training": config_to_dict(config), "official_logdir": str(logdir),
             "resumes": (logdir / "ckpt" / "latest").exists()}
     return start_official_run(run_dir, command=command, cwd=str(Path(opts["checkout"]).expanduser()), env=env,

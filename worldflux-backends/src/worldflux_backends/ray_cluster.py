@@ -55,17 +55,6 @@ def check() -> list[str]:
     return []
 
 
-def register(registry: Any) -> None:
-    """Register the ``ray`` backend (called from the distribution's plugin)."""
-    registry.add_backend(
-        "ray",
-        description="native WorldFlux runs as Ray tasks on a cluster (ray://host:port, RAY_ADDRESS) or a local Ray",
-        presets=("*",),
-        launcher="worldflux_backends.ray_cluster:launch",
-        check="worldflux_backends.ray_cluster:check",
-    )
-
-
 # --- on the Ray worker ------------------------------------------------------------------
 
 
