@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from worldflux.lazy import load_ref
-from worldflux.saving import write_json_atomic
+from worldflux.atomic import write_json_atomic
 from worldflux.training.jobs import Job, launch, write_status
 from worldflux.training.metrics import METRICS_FILE
 
@@ -32,12 +32,15 @@ BACKEND_FILE = "backend.json"
 GRACE_S = 10.0
 
 
-def start_official_run(run_dir: Path, *, command: list[str], cwd: str | None, env: dict[str, str],
+def start_official_run(run_dir: Path, *, command: list[str], cwd: str | None, env: dict[str, str | None],
                        metrics_file: Path, translate: str, timeout_s: float | None, kind: str,
                        info: dict[str, Any] | None = None, metrics_format: str = "jsonl",
                        more_metrics: Sequence[tuple[str | Path, str]] = ()) -> Job:
     """Launch ``command`` under the bridge as job ``run_dir.name``; ``translate`` is a ``module:attr`` of
-    ``f(record: dict) -> dict | None`` mapping one official metrics line to a native record (or skipping it)."""
+    ``f(record: dict) -> dict | None`` mapping one official metrics line to a native record (or skipping it).
+
+    ``env`` adds variables to the child's environment; a ``None`` value removes one (e.g. our ``PYTHONPATH``).
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / BACKEND_FILE, {"command": command, "cwd": cwd, "env": env,
                                                "metrics_file": str(metrics_file), "translate": translate,
@@ -116,9 +119,12 @@ def run(run_dir: Path) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     write_status(run_dir, "running", pid=os.getpid())
+    (run_dir / METRICS_FILE).unlink(missing_ok=True)  # rebuilt from the official log, which is read from its start
+    env = {**os.environ, **{k: v for k, v in spec["env"].items() if v is not None}}
+    for name in (k for k, v in spec["env"].items() if v is None):  # None unsets, e.g. our PYTHONPATH
+        env.pop(name, None)
     try:
-        child = subprocess.Popen(spec["command"], cwd=spec["cwd"], env={**os.environ, **spec["env"]},
-                                 stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(spec["command"], cwd=spec["cwd"], env=env, stdin=subprocess.DEVNULL)
     except OSError as exc:
         write_status(run_dir, "failed", error=f"could not start {spec['command'][0]}: {exc}")
         return 1
@@ -138,6 +144,8 @@ def run(run_dir: Path) -> int:
                 child.kill()
                 child.wait()
     _copy_metrics(followers, translate, run_dir / METRICS_FILE)
+    if stop.is_set():  # the cancel's SIGTERM may end the child before the loop sees it
+        reason = "cancelled"
     if reason == "cancelled":
         write_status(run_dir, "cancelled")
     elif reason:

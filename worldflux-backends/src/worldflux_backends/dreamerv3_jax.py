@@ -43,19 +43,6 @@ DEFAULT_PROFILES = ("official_xl", "defaults")
 NON_RECONSTRUCTION = ("dyn", "rep", "rew", "con", "policy", "value", "repval")
 
 
-def register(registry: Any) -> None:
-    """Register this backend with a ``BackendRegistrar`` (called from the plugin's backend hook)."""
-    registry.add_backend(
-        NAME,
-        description="The official DreamerV3 (danijar/dreamerv3, JAX) run as a subprocess in its own Python "
-                    "environment; metrics in the native schema.",
-        presets=("dreamerv3:official_xl", "dreamerv3:size*"),
-        launcher="worldflux_backends.dreamerv3_jax:launch",
-        check="worldflux_backends.dreamerv3_jax:check",
-        aliases=(ALIAS,),
-    )
-
-
 # --- availability -----------------------------------------------------------------------------------
 
 
@@ -248,7 +235,6 @@ def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
 def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     """Start the official DreamerV3 for ``handle`` and ``config`` under the bridge; returns its Job."""
     from worldflux.training.jobs import ACTIVE, Job
-    from worldflux.training.metrics import METRICS_FILE
     from worldflux.training.rundir import RunDir, default_run_dir
     from worldflux_backends.bridge import start_official_run
 
@@ -268,8 +254,6 @@ def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     command, env = official_command(handle, config, python=str(Path(opts["python"]).expanduser()),
                                     checkout=opts["checkout"], logdir=logdir, device=device,
                                     extra_flags=opts["extra_flags"], available=config_names(opts["checkout"]))
-    # The bridge translates the official metrics file from its start, so a resumed run rebuilds the native one.
-    (run_dir / METRICS_FILE).unlink(missing_ok=True)
     info = {"handle": handle.to_dict(), "training": config_to_dict(config), "official_logdir": str(logdir),
             "resumes": (logdir / "ckpt" / "latest").exists()}
     return start_official_run(run_dir, command=command, cwd=str(Path(opts["checkout"]).expanduser()), env=env,

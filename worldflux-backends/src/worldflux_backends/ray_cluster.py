@@ -189,7 +189,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     import ray
     import torch
 
-    from worldflux.saving import write_json_atomic
+    from worldflux.atomic import write_json_atomic
     from worldflux.training.build import create_for_env
     from worldflux.training.config import NATIVE_BACKEND
     from worldflux.training.jobs import jobs_home, prepare_run, write_status

@@ -1,11 +1,29 @@
-"""Training: one Trainer for every family, on real environments, in process or as a background job."""
+"""Training: one Trainer for every family, on real environments, in process or as a background job.
 
-from worldflux.training.agent import Agent
-from worldflux.training.build import create_for_env
-from worldflux.training.config import TrainingConfig
-from worldflux.training.evaluate import evaluate
-from worldflux.training.jobs import Job, get_job, list_jobs
-from worldflux.training.replay import Replay
-from worldflux.training.trainer import Trainer
+Names are imported on first use (PEP 562), so job control (``worldflux.training.jobs``)
+and the backend bridge do not pay for importing torch.
+"""
 
-__all__ = ["Agent", "Job", "Replay", "Trainer", "TrainingConfig", "create_for_env", "evaluate", "get_job", "list_jobs"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Agent": "worldflux.training.agent",
+    "Job": "worldflux.training.jobs",
+    "Replay": "worldflux.training.replay",
+    "Trainer": "worldflux.training.trainer",
+    "TrainingConfig": "worldflux.training.config",
+    "create_for_env": "worldflux.training.build",
+    "evaluate": "worldflux.training.evaluate",
+    "get_job": "worldflux.training.jobs",
+    "list_jobs": "worldflux.training.jobs",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'worldflux.training' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

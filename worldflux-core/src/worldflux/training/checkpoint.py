@@ -19,7 +19,7 @@ import safetensors.torch
 import torch
 
 from worldflux.errors import WorldFluxError
-from worldflux.saving import write_json_atomic
+from worldflux.atomic import write_json_atomic
 
 STATE_FILE = "state.json"
 FORMAT = "worldflux-checkpoint"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from worldflux.errors import WorldFluxError
-from worldflux.saving import save_model, write_json_atomic
+from worldflux.atomic import write_json_atomic
 from worldflux.training.metrics import read_metrics
 from worldflux.training.rundir import RunDir, default_run_dir
 
@@ -189,6 +189,8 @@ def prepare_run(trainer: Trainer) -> RunDir:
         raise WorldFluxError(f"{run.path} already has a running job; cancel it first")
     run.write_config(c, model_name(trainer.model))
     if not trainer.resuming:
+        from worldflux.saving import save_model
+
         save_model(trainer.model, run.model)
     return run
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from worldflux.config import config_to_dict, make_config
 from worldflux.errors import WorldFluxError
-from worldflux.saving import write_json_atomic
+from worldflux.atomic import write_json_atomic
 from worldflux.training.config import TrainingConfig
 
 RUN_FILE = "run.json"
