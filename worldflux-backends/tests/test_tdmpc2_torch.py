@@ -187,20 +187,6 @@ def test_launch_refuses_unsupported_env_before_probing(no_env, monkeypatch, tmp_
         td.launch(handle(), TrainingConfig(env="Pendulum-v1", run_dir=str(tmp_path / "run")))
 
 
-def test_register():
-    calls = []
-
-    class Registry:
-        def add_backend(self, name, **kwargs):
-            calls.append((name, kwargs))
-
-    td.register(Registry())
-    ((name, kwargs),) = calls
-    assert name == td.NAME and kwargs["presets"] == ("tdmpc2:proof_5m", "tdmpc2:official_*")
-    assert kwargs["launcher"] == "worldflux_backends.tdmpc2_torch:launch"
-    assert kwargs["check"] == "worldflux_backends.tdmpc2_torch:check"
-
-
 def test_end_to_end_short_official_run(tmp_path, monkeypatch):
     """A short real run of the official train.py (model_size 1, walker-walk, 1,200 random-action steps, policy
     evaluation) through the bridge; needs the official environment in WORLDFLUX_TDMPC2_* (a GPU, or a
