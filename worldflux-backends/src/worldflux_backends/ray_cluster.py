@@ -28,14 +28,14 @@ import signal
 import socket
 import subprocess
 import time
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from worldflux.config import evolve_config
 from worldflux.errors import ConfigError
+from worldflux.training.jobs import ACTIVE, DONE, Job, write_status
 
-if TYPE_CHECKING:  # worldflux.training imports torch: imported where used
+if TYPE_CHECKING:
     from worldflux.backends import OfficialBackendHandle
     from worldflux.training.config import TrainingConfig
 
@@ -64,7 +64,7 @@ def run_on_node(run_dir: str, home: str | None) -> str:
     ``home`` is the driver's ``$WORLDFLUX_HOME``: the job is registered there when this node can write it.
     A ``ray.cancel`` of this task (a KeyboardInterrupt here) cancels the job: SIGTERM, checkpoint, cancelled.
     """
-    from worldflux.training.jobs import ACTIVE, Job, launch, worker_command
+    from worldflux.training.jobs import launch, worker_command
 
     run = Path(run_dir)
     if Job(run).status() == "cancelled":  # cancelled while queued, by a process without the ObjectRef
@@ -96,78 +96,64 @@ def run_on_node(run_dir: str, home: str | None) -> str:
 # --- on the driver ----------------------------------------------------------------------
 
 
-@cache
-def _ray_job_class() -> type:
-    """RayJob, defined on first use: its base class's module imports torch."""
-    from worldflux.training.jobs import ACTIVE, DONE, Job, write_status
+class RayJob(Job):
+    """A :class:`Job` submitted to Ray; it also holds the task's ObjectRef.
 
-    class RayJob(Job):
-        """A :class:`Job` submitted to Ray; it also holds the task's ObjectRef.
+    ``cancel()`` of a queued job cancels the Ray task; of a running one it stops the worker
+    (SIGTERM to its process group: checkpoint, then cancelled) - directly when the worker runs
+    on this host, through ``ray.cancel`` when it runs on another node.
+    """
 
-        ``cancel()`` of a queued job cancels the Ray task; of a running one it stops the worker
-        (SIGTERM to its process group: checkpoint, then cancelled) - directly when the worker runs
-        on this host, through ``ray.cancel`` when it runs on another node.
-        """
+    def __init__(self, run_dir: str | Path, ref: Any = None) -> None:
+        super().__init__(run_dir)
+        self.ref = ref
 
-        def __init__(self, run_dir: str | Path, ref: Any = None) -> None:
-            super().__init__(run_dir)
-            self.ref = ref
+    def _task_done(self) -> bool:
+        import ray
 
-        def _task_done(self) -> bool:
-            import ray
+        if self.ref is None or not ray.is_initialized():
+            return False
+        ready, _ = ray.wait([self.ref], timeout=0)
+        return bool(ready)
 
-            if self.ref is None or not ray.is_initialized():
-                return False
-            ready, _ = ray.wait([self.ref], timeout=0)
-            return bool(ready)
+    def _task_error(self) -> str:
+        import ray
 
-        def _task_error(self) -> str:
-            import ray
+        try:
+            return f"it returned {ray.get(self.ref, timeout=10)!r}"
+        except Exception as exc:  # noqa: BLE001 - reported in status.json
+            return f"{type(exc).__name__}: {exc}"
 
-            try:
-                return f"it returned {ray.get(self.ref, timeout=10)!r}"
-            except Exception as exc:  # noqa: BLE001 - reported in status.json
-                return f"{type(exc).__name__}: {exc}"
+    def status(self) -> str:
+        """queued, starting, running, finished, failed or cancelled (a Ray task that died is failed)."""
+        status = super().status()
+        if status in ACTIVE and self._task_done():
+            status = super().status()  # the task waits for the worker, so the worker has ended too
+            if status in ACTIVE:
+                write_status(self.run.path, "failed", error=f"the Ray task ended while the run was {status}: "
+                             f"{self._task_error()}")
+                return "failed"
+        return status
 
-        def status(self) -> str:
-            """queued, starting, running, finished, failed or cancelled (a Ray task that died is failed)."""
-            status = super().status()
-            if status in ACTIVE and self._task_done():
-                status = super().status()  # the task waits for the worker, so the worker has ended too
-                if status in ACTIVE:
-                    write_status(self.run.path, "failed", error=f"the Ray task ended while the run was {status}: "
-                                 f"{self._task_error()}")
-                    return "failed"
-            return status
+    def cancel(self, timeout: float = 60.0) -> str:
+        """Stop the run: a queued one never starts; a running one checkpoints and ends as cancelled."""
+        import ray
 
-        def cancel(self, timeout: float = 60.0) -> str:
-            """Stop the run: a queued one never starts; a running one checkpoints and ends as cancelled."""
-            import ray
-
-            if self.status() in DONE:
-                return self.status()
-            if "pid" in self.info and self.info.get("host") in (None, socket.gethostname()):
-                return super().cancel(timeout)  # its process group is on this host
-            if self.ref is None or not ray.is_initialized():
-                return super().cancel(timeout)  # queued: marked cancelled, which run_on_node honours
-            ray.cancel(self.ref)  # queued: dropped; running: the task cancels its job on its node
-            ray.wait([self.ref], timeout=timeout + 10)
-            if self._status_record()["status"] in ACTIVE and "pid" not in self._reread():
-                write_status(self.run.path, "cancelled", error="cancelled before it started")
+        if self.status() in DONE:
             return self.status()
+        if "pid" in self.info and self.info.get("host") in (None, socket.gethostname()):
+            return super().cancel(timeout)  # its process group is on this host
+        if self.ref is None or not ray.is_initialized():
+            return super().cancel(timeout)  # queued: marked cancelled, which run_on_node honours
+        ray.cancel(self.ref)  # queued: dropped; running: the task cancels its job on its node
+        ray.wait([self.ref], timeout=timeout + 10)
+        if self._status_record()["status"] in ACTIVE and "pid" not in self._reread():
+            write_status(self.run.path, "cancelled", error="cancelled before it started")
+        return self.status()
 
-        def _reread(self) -> dict[str, Any]:
-            self.info = json.loads(self.run.job.read_text())
-            return self.info
-
-    RayJob.__qualname__ = "RayJob"  # pickled by reference as worldflux_backends.ray_cluster.RayJob
-    return RayJob
-
-
-def __getattr__(name: str) -> Any:
-    if name == "RayJob":
-        return _ray_job_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _reread(self) -> dict[str, Any]:
+        self.info = json.loads(self.run.job.read_text())
+        return self.info
 
 
 def _ray_init(options: Mapping[str, Any]) -> str:
@@ -192,7 +178,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     from worldflux.atomic import write_json_atomic
     from worldflux.training.build import create_for_env
     from worldflux.training.config import NATIVE_BACKEND
-    from worldflux.training.jobs import jobs_home, prepare_run, write_status
+    from worldflux.training.jobs import jobs_home, prepare_run
     from worldflux.training.rundir import default_run_dir
     from worldflux.training.trainer import Trainer
 
@@ -220,7 +206,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
         num_cpus=options.get("cpus_per_run", 1), num_gpus=gpus,
         max_retries=0,  # a retry could start a second worker in the same run directory
         name=f"worldflux:{job_id}")
-    return _ray_job_class()(run.path, task.remote(str(run.path), os.environ.get("WORLDFLUX_HOME")))
+    return RayJob(run.path, task.remote(str(run.path), os.environ.get("WORLDFLUX_HOME")))
 
 
 def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Any:
