@@ -16,7 +16,7 @@ _EXPORTS = {
     "Trainer": "worldflux.training.trainer",
     "TrainingConfig": "worldflux.training.config",
     "create_for_env": "worldflux.training.build",
-    "evaluate": "worldflux.training.evaluate",
+    "evaluate": "worldflux.training.evaluation",
     "get_job": "worldflux.training.jobs",
     "list_jobs": "worldflux.training.jobs",
 }

@@ -29,7 +29,7 @@ from worldflux.training.checkpoint import has_checkpoint, load_checkpoint, save_
 from worldflux.training.config import NATIVE_BACKEND, TrainingConfig
 from worldflux.training.distributed import Workers
 from worldflux.training.envs import EnvPool, episode_seed
-from worldflux.training.evaluate import evaluate
+from worldflux.training.evaluation import evaluate
 from worldflux.training.metrics import MetricsLog
 from worldflux.training.progress import Progress
 from worldflux.training.replay import Replay
