@@ -43,6 +43,9 @@ def test_a_handle_and_a_training_config_must_name_the_same_backend() -> None:
     handle = create_world_model("tdmpc2:proof_5m", backend="official_tdmpc2_torch_subprocess")
     with pytest.raises(ConfigError, match="the handle is for backend 'official_tdmpc2_torch_subprocess'"):
         Trainer(handle, TrainingConfig(backend="ray"))
+    dreamer = create_world_model("dreamerv3:official_xl", backend="worldflux_dreamerv3_jax_subprocess")
+    trainer = Trainer(dreamer, TrainingConfig(backend="official_dreamerv3_jax_subprocess"))  # an alias agrees
+    assert trainer.config.backend == "worldflux_dreamerv3_jax_subprocess"
     with pytest.raises(ConfigError, match="runs on backend 'official_tdmpc2_torch_subprocess'.*submit"):
         Trainer(handle, TrainingConfig(env="dmc:walker-walk")).fit()
 

@@ -55,7 +55,10 @@ class Trainer:
     def __init__(self, model: Any, config: TrainingConfig | None = None) -> None:
         config = config or TrainingConfig()
         if isinstance(model, OfficialBackendHandle):
-            if config.backend not in (NATIVE_BACKEND, model.backend):
+            from worldflux.state import catalog
+
+            named = config.backend if config.backend == NATIVE_BACKEND else catalog().backend(config.backend).name
+            if named not in (NATIVE_BACKEND, model.backend):
                 raise ConfigError(f"the handle is for backend {model.backend!r} but TrainingConfig.backend is "
                                   f"{config.backend!r}; make them agree")
             config = evolve_config(config, {"backend": model.backend})
