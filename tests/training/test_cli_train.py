@@ -64,6 +64,8 @@ def test_train_needs_a_model_and_an_env() -> None:
     assert out.returncode == 1 and "give a MODEL and --env" in out.stderr
     out = worldflux("train", "tdmpc2:ci", "--env", "Pendulum-v9")
     assert out.returncode == 1 and "cannot make environment 'Pendulum-v9'" in out.stderr
+    out = worldflux("train", "--resume", ".", "--seed", "3")
+    assert out.returncode == 1 and "pass only --steps or --device with it" in out.stderr
 
 
 def test_detach_then_jobs_commands(tmp_path: Path) -> None:

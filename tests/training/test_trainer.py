@@ -65,3 +65,16 @@ def test_training_config_errors_name_the_field() -> None:
         Trainer(tiny_model("tdmpc2:ci", "Pendulum-v1"), TrainingConfig()).fit()
     with pytest.raises(ConfigError, match="runs a delegated preset"):
         Trainer(tiny_model("tdmpc2:ci", "Pendulum-v1"), TrainingConfig(backend="somewhere"))
+
+
+def test_a_run_stopped_before_its_first_step_resumes(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_model("tdmpc2:ci", "Pendulum-v1"), short_run(tmp_path, steps=80, eval_every=0))
+    trainer.stop()
+    assert trainer.fit()["stopped"] is True
+    assert Trainer.resume(tmp_path).fit()["steps"] == 80
+
+
+def test_a_resume_with_more_steps_is_remembered_by_the_next_resume(tmp_path: Path) -> None:
+    Trainer(tiny_model("tdmpc2:ci", "Pendulum-v1"), short_run(tmp_path, steps=40, eval_every=0)).fit()
+    Trainer.resume(tmp_path, steps=80).fit()
+    assert json.loads((tmp_path / "run.json").read_text())["training"]["steps"] == 80

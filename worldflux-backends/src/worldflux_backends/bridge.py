@@ -130,20 +130,26 @@ def run(run_dir: Path) -> int:
         return 1
     deadline = None if spec["timeout_s"] is None else time.monotonic() + spec["timeout_s"]
     reason = None
-    while child.poll() is None:
+    try:
+        while child.poll() is None:
+            _copy_metrics(followers, translate, run_dir / METRICS_FILE)
+            if stop.wait(1.0):
+                reason = "cancelled"
+            elif deadline is not None and time.monotonic() > deadline:
+                reason = f"timed out after {spec['timeout_s']} s"
+            if reason:
+                child.terminate()
+                try:
+                    child.wait(GRACE_S)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
         _copy_metrics(followers, translate, run_dir / METRICS_FILE)
-        if stop.wait(1.0):
-            reason = "cancelled"
-        elif deadline is not None and time.monotonic() > deadline:
-            reason = f"timed out after {spec['timeout_s']} s"
-        if reason:
-            child.terminate()
-            try:
-                child.wait(GRACE_S)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-    _copy_metrics(followers, translate, run_dir / METRICS_FILE)
+    finally:
+        if child.poll() is None:  # the bridge itself failed: the official run must not go on unobserved
+            child.kill()
+            child.wait()
+        _end_leftovers()
     if stop.is_set():  # the cancel's SIGTERM may end the child before the loop sees it
         reason = "cancelled"
     if reason == "cancelled":
@@ -155,6 +161,14 @@ def run(run_dir: Path) -> int:
     else:
         write_status(run_dir, "finished")
     return 0 if reason == "cancelled" or not child.returncode else 1
+
+
+def _end_leftovers() -> None:
+    """SIGTERM what the official run left behind in this job's process group (the bridge ignores it)."""
+    if os.getpgid(0) != os.getpid():  # not started as a job: the group is somebody else's
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
 
 
 def main(run_dir: Path) -> int:

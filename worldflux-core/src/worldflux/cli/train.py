@@ -68,7 +68,7 @@ def train(model: str | None, env_id: str | None, steps: int | None, seed: int | 
     flags = {"env": env_id, "steps": steps, "seed": seed, "device": device}
     flags = {k: v for k, v in flags.items() if v is not None}
     if resume is not None:
-        if model or out or settings:
+        if model or out or settings or env_id or seed is not None:
             raise ConfigError("--resume continues a run as configured; pass only --steps or --device with it")
         trainer = Trainer.resume(resume, **flags)
     else:

@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from worldflux.errors import WorldFluxError
+
 
 class Workers:
     """This process's place among the workers (``world == 1`` without torchrun)."""
@@ -23,6 +25,10 @@ class Workers:
     def __init__(self, device: torch.device) -> None:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        self.device = device
+        if self.world > 1 and device.type == "cuda" and device.index is None:  # one GPU per worker on a node
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(self.device)
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
@@ -48,6 +54,24 @@ class Workers:
         if self.world > 1:
             for b in model.buffers():
                 dist.broadcast(b, 0)
+
+    def any(self, flag: bool) -> bool:
+        """Whether ``flag`` is set on any worker (so all of them stop at the same step)."""
+        if self.world == 1:
+            return flag
+        value = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(value, dist.ReduceOp.MAX)
+        return bool(value.item())
+
+    def check_same(self, value: int, what: str) -> None:
+        """Raise WorldFluxError unless every worker has the same ``value``."""
+        if self.world == 1:
+            return
+        values = torch.tensor([value, -value], dtype=torch.float64, device=self.device)
+        dist.all_reduce(values, dist.ReduceOp.MAX)
+        if values[0].item() != -values[1].item():
+            raise WorldFluxError(f"the workers disagree on {what} ({-values[1].item():.0f} to {values[0].item():.0f}): "
+                                 f"their checkpoints are from different steps, or the number of workers changed")
 
     def barrier(self) -> None:
         if self.world > 1:

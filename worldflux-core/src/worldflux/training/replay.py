@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from worldflux.errors import WorldFluxError
 from worldflux.types import Batch
 
 
@@ -83,8 +84,8 @@ class Replay:
         held = self.rows(self.total - self.count, self.total)["is_first"][env]
         starts = np.flatnonzero(held)
         if not len(starts):
-            raise ValueError(f"the start of environment {env}'s current episode is no longer held; "
-                             f"episodes longer than the replay cannot be resumed")
+            raise WorldFluxError(f"the start of environment {env}'s current episode is no longer held; an "
+                                 f"episode longer than the replay cannot be resumed (raise replay_capacity)")
         return self.total - self.count + int(starts[-1])
 
     def sample(self, rng: np.random.Generator, batch: int, length: int) -> Batch:

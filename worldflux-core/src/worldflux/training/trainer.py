@@ -9,6 +9,7 @@ exactly where the checkpoint was taken.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -107,14 +108,15 @@ class Trainer:
         if c.env is None:
             raise ConfigError("TrainingConfig.env is required: a gymnasium id such as 'Pendulum-v1' or "
                               "'dmc:cartpole-swingup'")
-        device = resolve_device(c.device)
-        workers = Workers(device)
+        workers = Workers(resolve_device(c.device))
+        device = workers.device
         if c.run_dir is None and workers.world > 1:
             raise ConfigError("multi-process runs need an explicit run_dir (--out) shared by all workers")
         run = RunDir(c.run_dir or default_run_dir(model_name(self.model), c.env))
         if not self.resuming and has_checkpoint(run.checkpoint()):
             raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} "
                               f"(Trainer.resume) or choose another run directory")
+        _refuse_a_second_writer(run)
         self.run_dir = run.path
         model = self.model.to(device)
         pool = EnvPool(c.env, c.num_envs, c.seed, c.image_size, first_index=workers.rank * c.num_envs)
@@ -130,20 +132,28 @@ class Trainer:
                         obs_dtype=pool.spec.obs_dtype, within_episode=agent.within_episode)
         files = ReplayFiles(run.replay(workers.rank), CHUNK)
         loop = _Loop(self, c, model, agent, pool, replay, files, rng, run, workers, device)
-        if self.resuming and has_checkpoint(run.checkpoint(workers.rank)):
+        restoring = self.resuming and has_checkpoint(run.checkpoint(workers.rank))
+        if restoring:
             loop.restore()
-        elif workers.main:
-            run.write_config(c, model_name(model))
-            save_model(model, run.model)
+        if workers.main:
+            run.write_config(c, model_name(model))  # a resume may have changed steps or device
+            if not restoring:
+                save_model(model, run.model)
+        workers.check_same(loop.count["steps"], "the env step to continue from")
         workers.barrier()
-        handler = None
+        handlers = {}
         if threading.current_thread() is threading.main_thread():
-            handler = signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+            def interrupt(*_: Any) -> None:  # the first Ctrl-C stops after this step; a second aborts
+                self._stop.set()
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+            handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: self._stop.set()),
+                        signal.SIGINT: signal.signal(signal.SIGINT, interrupt)}
         try:
             return loop.run()
         finally:
-            if handler is not None:
-                signal.signal(signal.SIGTERM, handler)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
             pool.close()
             workers.close()
 
@@ -180,7 +190,8 @@ class _Loop:
             "model": self.model.state_dict(),
             "agent": self.agent.state_dict(),
             "counters": dict(self.count),
-            "rng": {"torch": torch.get_rng_state(), "numpy": self.rng.bit_generator.state},
+            "rng": {"torch": torch.get_rng_state(), "numpy": self.rng.bit_generator.state,
+                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
             "envs": {"episodes": self.pool.episodes.tolist(), "done": self.pool.done.tolist(),
                      "episode_return": self.episode_return.tolist(),
                      "episode_length": self.episode_length.tolist()},
@@ -197,6 +208,8 @@ class _Loop:
         self.agent.load_state_dict(tree["agent"])
         self.count.update(tree["counters"])
         torch.set_rng_state(tree["rng"]["torch"].cpu())
+        if tree["rng"]["cuda"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all([state.cpu() for state in tree["rng"]["cuda"]])
         self.rng.bit_generator.state = tree["rng"]["numpy"]
         self.files.load(self.replay, tree["replay_total"])
         envs = tree["envs"]
@@ -204,8 +217,8 @@ class _Loop:
         self.episode_length = np.asarray(envs["episode_length"], np.int64)
         self.pool.episodes[:] = envs["episodes"]
         self.pool.done[:] = envs["done"]
-        latest = self.replay.rows(self.replay.total - 1, self.replay.total)
-        self.actions = latest["action"][:, 0].copy()
+        if self.replay.total:  # else: checkpointed before the first step, nothing to re-create
+            self.actions = self.replay.rows(self.replay.total - 1, self.replay.total)["action"][:, 0].copy()
         for i in np.flatnonzero(~self.pool.done):
             start = self.replay.episode_start(int(i))
             rows = self.replay.rows(start, self.replay.total)
@@ -213,7 +226,7 @@ class _Loop:
             if not np.allclose(obs, rows["obs"][i, -1], atol=1e-5):
                 log.warning("environment %d did not reproduce its recorded episode from its seed (the env is "
                             "not deterministic); the resumed run continues from the re-simulated state", i)
-        self._window.update(tree["window"])
+        self._window.update(tree["window"], steps=self.count["steps"], updates=self.count["updates"])
         self.resume_step = self.checkpointed_at = self.count["steps"]
         log.info("resumed %s at env step %d (%d updates)", self.rundir.path, self.count["steps"], self.count["updates"])
 
@@ -262,7 +275,9 @@ class _Loop:
         count["budget"] -= n
         sums = self._window["sums"]
         for i in range(n):
-            if self.trainer._stop.is_set():  # a long pretraining burst must not delay a cancel
+            # a long pretraining burst must not delay a cancel (with several workers: stop at the step's end,
+            # all together, or their gradient all-reduces would not match)
+            if self.workers.world == 1 and self.trainer._stop.is_set():
                 count["budget"] += n - i
                 n = i
                 break
@@ -313,13 +328,13 @@ class _Loop:
         stopped = False
         try:
             while count["steps"] < c.steps:
-                if self.trainer._stop.is_set():
+                if workers.any(self.trainer._stop.is_set()):
                     stopped = True
                     break
                 self._collect()
                 self._train()
                 evaluation = None
-                if self._due("next_eval", c.eval_every):
+                if not self.trainer._stop.is_set() and self._due("next_eval", c.eval_every):  # a cancel first
                     evaluation = last_eval = evaluate(
                         self.model, c.env, c.eval_episodes, episode_seed(c.seed, 10**6 + workers.rank, count["steps"]),
                         image_size=c.image_size, precision=c.precision)
@@ -333,10 +348,6 @@ class _Loop:
                     progress.update(count["steps"], last_speed, last_return, (last_eval or {}).get("eval_return"))
                 if self._due("next_checkpoint", c.checkpoint_every):
                     self.checkpoint()
-        except KeyboardInterrupt:
-            log.warning("interrupted: writing a checkpoint to %s", self.rundir.checkpoint())
-            self.checkpoint()
-            raise
         finally:
             if metrics is not None:
                 metrics.close()
@@ -348,6 +359,18 @@ class _Loop:
                  count["updates"], self.rundir.path)
         return {"run_dir": str(self.rundir.path), "steps": count["steps"], "updates": count["updates"],
                 "episodes": count["episodes"], "stopped": stopped, **(last_eval or {})}
+
+
+def _refuse_a_second_writer(run: RunDir) -> None:
+    """Raise if a background job other than this process is still working in ``run``."""
+    from worldflux.training.jobs import ACTIVE, Job
+
+    if not run.job.exists():
+        return
+    job = Job(run.path)
+    if job.info.get("pid") not in (None, os.getpid()) and job.status() in ACTIVE:
+        raise ConfigError(f"job {job.id} is still {job.status()} in {run.path}; cancel it first "
+                          f"(worldflux jobs cancel {job.id}) or choose another run directory")
 
 
 def _plot(run: RunDir) -> None:
