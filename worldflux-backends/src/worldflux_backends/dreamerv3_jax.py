@@ -234,7 +234,7 @@ def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
 
 def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     """Start the official DreamerV3 for ``handle`` and ``config`` under the bridge; returns its Job."""
-    from worldflux.training.jobs import ACTIVE, Job
+    from worldflux.training.jobs import refuse_busy
     from worldflux.training.rundir import RunDir, default_run_dir
     from worldflux_backends.bridge import start_official_run
 
@@ -246,8 +246,7 @@ def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     if problems:
         raise BackendError(f"{NAME} cannot run on this machine:\n- " + "\n- ".join(problems))
     run = RunDir(config.run_dir or default_run_dir(handle.model_id, config.env))
-    if run.job.exists() and Job(run.path).status() in ACTIVE:
-        raise BackendError(f"{run.path} already has a running job; cancel it first")
+    refuse_busy(run.path)
     run_dir = run.path.resolve()
     logdir = run_dir / OFFICIAL_DIR
     device = config.device if config.device != "cpu" else handle.device

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -178,7 +177,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     from worldflux.atomic import write_json_atomic
     from worldflux.training.build import create_for_env
     from worldflux.training.config import NATIVE_BACKEND
-    from worldflux.training.jobs import jobs_home, prepare_run
+    from worldflux.training.jobs import prepare_run, register_job
     from worldflux.training.rundir import default_run_dir
     from worldflux.training.trainer import Trainer
 
@@ -196,9 +195,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     job_id = run.path.name
     write_status(run.path, "queued")
     write_json_atomic(run.job, {"id": job_id, "kind": "ray", "created": time.time(), "ray_address": address})
-    home = jobs_home()
-    home.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(home / f"{job_id}.json", {"id": job_id, "run_dir": str(run.path)})
+    register_job(run.path)
     gpus = options.get("gpus_per_run")
     if gpus is None:
         gpus = 1 if config.device.startswith("cuda") else 0
@@ -219,10 +216,6 @@ def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Any:
     return _submit(handle.model_id, handle.metadata, config)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
-
-
 def submit_many(model: str, envs: list[str], seeds: list[int], config: TrainingConfig,
                 **overrides: Any) -> list[Any]:
     """A seeds x tasks campaign: one run per (env, seed), each a :class:`RayJob`, in env-major order.
@@ -230,12 +223,12 @@ def submit_many(model: str, envs: list[str], seeds: list[int], config: TrainingC
     Runs go to ``config.run_dir/<model>-<env>-seed<seed>`` (or ``runs/<model>-<env>-seed<seed>-<time>``);
     ``overrides`` are model overrides and backend options, as for ``create_world_model(..., backend="ray")``.
     """
-    from worldflux.training.rundir import default_run_dir
+    from worldflux.training.rundir import default_run_dir, slug
 
     jobs = []
     for env in envs:
         for seed in seeds:
-            name = _slug(f"{model}-{env}-seed{seed}")
+            name = slug(f"{model}-{env}-seed{seed}")
             run_dir = Path(config.run_dir) / name if config.run_dir else default_run_dir(model, f"{env}-seed{seed}")
             jobs.append(_submit(model, overrides, evolve_config(config, {"env": env, "seed": seed,
                                                                         "run_dir": str(run_dir)})))

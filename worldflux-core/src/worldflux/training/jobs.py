@@ -173,10 +173,26 @@ def launch(run_dir: Path, command: list[str], kind: str, env: dict[str, str] | N
     job_id = run.path.name
     write_json_atomic(run.job, {"id": job_id, "kind": kind, "pid": process.pid, "pgid": process.pid,
                                 "host": socket.gethostname(), "command": command, "created": time.time()})
+    register_job(run.path)
+    return Job(run.path, process)
+
+
+def register_job(run_dir: Path) -> None:
+    """Add the job in ``run_dir`` to the registry, so `worldflux jobs` finds it by its id."""
     home = jobs_home()
     home.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(home / f"{job_id}.json", {"id": job_id, "run_dir": str(run.path.resolve())})
-    return Job(run.path, process)
+    write_json_atomic(home / f"{run_dir.name}.json", {"id": run_dir.name, "run_dir": str(run_dir.resolve())})
+
+
+def refuse_busy(run_dir: Path) -> None:
+    """Raise if a job other than this process is still working in ``run_dir`` (two writers would mix)."""
+    if not RunDir(run_dir).job.exists():
+        return
+    job = Job(run_dir)
+    status = job.status()
+    if status in ACTIVE and job._status_record().get("pid") != os.getpid():
+        raise WorldFluxError(f"job {job.id} is still {status} in {run_dir}; cancel it first "
+                             f"(worldflux jobs cancel {job.id}) or choose another run directory")
 
 
 def prepare_run(trainer: Trainer) -> RunDir:
@@ -185,8 +201,7 @@ def prepare_run(trainer: Trainer) -> RunDir:
 
     c = trainer.config
     run = RunDir(c.run_dir or default_run_dir(model_name(trainer.model), c.env))
-    if run.job.exists() and Job(run.path).status() in ACTIVE:
-        raise WorldFluxError(f"{run.path} already has a running job; cancel it first")
+    refuse_busy(run.path)
     run.write_config(c, model_name(trainer.model))
     if not trainer.resuming:
         from worldflux.saving import save_model

@@ -17,10 +17,15 @@ from worldflux.training.config import TrainingConfig
 RUN_FILE = "run.json"
 
 
+def slug(text: str) -> str:
+    """``text`` as a directory name: runs of other characters than ``[A-Za-z0-9_.-]`` become ``-``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
 def default_run_dir(model_name: str, env_id: str | None) -> Path:
     """``runs/<model>-<env>-<time>-<random>`` under the current directory."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{model_name}-{env_id or 'noenv'}").strip("-")
-    return Path("runs") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    name = slug(f"{model_name}-{env_id or 'noenv'}")
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
 
 
 class RunDir:

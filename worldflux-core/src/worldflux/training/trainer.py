@@ -9,7 +9,6 @@ exactly where the checkpoint was taken.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -31,6 +30,7 @@ from worldflux.training.config import NATIVE_BACKEND, TrainingConfig
 from worldflux.training.distributed import Workers
 from worldflux.training.envs import EnvPool, episode_seed
 from worldflux.training.evaluation import evaluate
+from worldflux.training.jobs import refuse_busy
 from worldflux.training.metrics import MetricsLog
 from worldflux.training.progress import Progress
 from worldflux.training.replay import Replay
@@ -68,7 +68,7 @@ class Trainer:
                               f"with create_world_model(name, backend={config.backend!r}) and pass that handle")
         self.model, self.config = model, config
         self.resuming = False
-        self._stop = threading.Event()
+        self.stop_requested = threading.Event()
 
     @classmethod
     def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
@@ -83,7 +83,7 @@ class Trainer:
 
     def stop(self) -> None:
         """Ask a running :meth:`fit` to checkpoint and return after the current step (thread- and signal-safe)."""
-        self._stop.set()
+        self.stop_requested.set()
 
     def submit(self) -> Any:
         """Start this run in the background and return its :class:`~worldflux.training.jobs.Job`."""
@@ -116,7 +116,7 @@ class Trainer:
         if not self.resuming and has_checkpoint(run.checkpoint()):
             raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} "
                               f"(Trainer.resume) or choose another run directory")
-        _refuse_a_second_writer(run)
+        refuse_busy(run.path)
         self.run_dir = run.path
         model = self.model.to(device)
         pool = EnvPool(c.env, c.num_envs, c.seed, c.image_size, first_index=workers.rank * c.num_envs)
@@ -144,10 +144,10 @@ class Trainer:
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             def interrupt(*_: Any) -> None:  # the first Ctrl-C stops after this step; a second aborts
-                self._stop.set()
+                self.stop_requested.set()
                 signal.signal(signal.SIGINT, signal.default_int_handler)
 
-            handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: self._stop.set()),
+            handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set()),
                         signal.SIGINT: signal.signal(signal.SIGINT, interrupt)}
         try:
             return loop.run()
@@ -277,7 +277,7 @@ class _Loop:
         for i in range(n):
             # a long pretraining burst must not delay a cancel (with several workers: stop at the step's end,
             # all together, or their gradient all-reduces would not match)
-            if self.workers.world == 1 and self.trainer._stop.is_set():
+            if self.workers.world == 1 and self.trainer.stop_requested.is_set():
                 count["budget"] += n - i
                 n = i
                 break
@@ -328,13 +328,13 @@ class _Loop:
         stopped = False
         try:
             while count["steps"] < c.steps:
-                if workers.any(self.trainer._stop.is_set()):
+                if workers.any(self.trainer.stop_requested.is_set()):
                     stopped = True
                     break
                 self._collect()
                 self._train()
                 evaluation = None
-                if not self.trainer._stop.is_set() and self._due("next_eval", c.eval_every):  # a cancel first
+                if not self.trainer.stop_requested.is_set() and self._due("next_eval", c.eval_every):  # a cancel first
                     evaluation = last_eval = evaluate(
                         self.model, c.env, c.eval_episodes, episode_seed(c.seed, 10**6 + workers.rank, count["steps"]),
                         image_size=c.image_size, precision=c.precision)
@@ -359,18 +359,6 @@ class _Loop:
                  count["updates"], self.rundir.path)
         return {"run_dir": str(self.rundir.path), "steps": count["steps"], "updates": count["updates"],
                 "episodes": count["episodes"], "stopped": stopped, **(last_eval or {})}
-
-
-def _refuse_a_second_writer(run: RunDir) -> None:
-    """Raise if a background job other than this process is still working in ``run``."""
-    from worldflux.training.jobs import ACTIVE, Job
-
-    if not run.job.exists():
-        return
-    job = Job(run.path)
-    if job.info.get("pid") not in (None, os.getpid()) and job.status() in ACTIVE:
-        raise ConfigError(f"job {job.id} is still {job.status()} in {run.path}; cancel it first "
-                          f"(worldflux jobs cancel {job.id}) or choose another run directory")
 
 
 def _plot(run: RunDir) -> None:
