@@ -8,7 +8,7 @@ from typing import Any, Iterator, Mapping
 from worldflux.errors import BackendError, CatalogConflictError, UnknownModelError
 from worldflux.lazy import module_exists
 from worldflux.plugins import PluginHost, PluginReport, PluginSettings
-from worldflux.records import MATURITIES, SURFACES, Backend, Family, Preset
+from worldflux.records import MATURITIES, SURFACES, Backend, Family, Official, Preset
 from worldflux.registrar import normalise
 
 # First-party families and the extra that installs each, for the "not installed" hint.
@@ -37,6 +37,7 @@ class Catalog:
         self.aliases: dict[str, str] = {}
         self.backends: dict[str, Backend] = {}
         self.backend_aliases: dict[str, str] = {}
+        self.officials: dict[str, Official] = {}
         self._merge_families()
         self._merge_backends()
 
@@ -83,6 +84,15 @@ class Catalog:
                     )
                 _claim(self.aliases, owners, "alias", alias, target, str(reg.provider))
             report.registered["aliases"] = [a for a in reg.aliases if a in self.aliases]
+        for reg in registrars:
+            report = self.reports[reg.provider.name]
+            for official in reg.officials:
+                if official.family not in self.families:
+                    self.host.fail(report, f"official {official.name!r} names unregistered family {official.family!r}")
+                    continue
+                _claim(self.officials, owners, "official implementation", official.name, official, str(reg.provider))
+            if reg.officials:
+                report.registered["officials"] = [o.name for o in reg.officials if o.name in self.officials]
 
     def _merge_backends(self) -> None:
         owners: dict[str, str] = {}
@@ -137,6 +147,21 @@ class Catalog:
             and (maturity is None or p.maturity == maturity)
             and (family is None or p.family == normalise(family))
         ]
+
+    def official(self, name: str) -> Official:
+        """The official implementation ``name`` (e.g. ``"official-tdmpc2"``), or an error listing the known ones."""
+        key = normalise(name)
+        if key in self.officials:
+            return self.officials[key]
+        known = ", ".join(sorted(self.officials)) or "none (install a family: pip install \"worldflux[all]\")"
+        raise UnknownModelError(f"Unknown official implementation {name!r}. Known: {known}.")
+
+    def official_of_family(self, family: str) -> Official:
+        """The official implementation registered for ``family``, or an error saying there is none."""
+        found = [o for o in self.officials.values() if o.family == family]
+        if not found:
+            raise UnknownModelError(f"No official implementation is registered for family {family!r}.")
+        return found[0]
 
     def aliases_of(self, preset: str) -> list[str]:
         return sorted(a for a, t in self.aliases.items() if t == preset)

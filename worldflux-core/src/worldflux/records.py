@@ -71,6 +71,37 @@ class Preset:
 
 
 @attrs.frozen(kw_only=True)
+class Official:
+    """An official implementation a family reproduces, and the family's tools for it.
+
+    Lazy ``"module:attr"`` references, imported only when used:
+
+    - ``convert(source: Path, out: Path, **options: str) -> Path``: an official
+      checkpoint in, a saved WorldFlux model directory out;
+    - ``export(model_dir: Path, out: Path, **options: str) -> Path`` (optional):
+      a saved WorldFlux model in, a checkpoint the official code loads out;
+    - ``compare(fixture: Path) -> list[ParityRow]`` (optional): replays a parity
+      fixture with the native model and compares every recorded quantity.
+
+    ``probe`` (optional) is a module that the official code's own interpreter
+    runs as a script (``python PROBE --checkout DIR --request FILE --out DIR``)
+    to write a parity fixture; ``python_env`` and ``checkout_env`` are the
+    environment variables naming that interpreter and checkout.
+    """
+
+    name: str
+    family: str
+    description: str
+    convert: str
+    export: str | None = None
+    probe: str | None = None
+    compare: str | None = None
+    python_env: str | None = None
+    checkout_env: str | None = None
+    provider: Provider
+
+
+@attrs.frozen(kw_only=True)
 class Backend:
     """A delegated execution backend.
 

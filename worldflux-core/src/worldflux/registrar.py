@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from worldflux.lazy import split_ref
-from worldflux.records import Backend, Family, Preset, Provider
+from worldflux.records import Backend, Family, Official, Preset, Provider
 
 
 def normalise(name: str) -> str:
@@ -21,6 +21,7 @@ class FamilyRegistrar:
         self.families: list[Family] = []
         self.presets: list[Preset] = []
         self.aliases: dict[str, str] = {}
+        self.officials: list[Official] = []
 
     def add_family(self, name: str, *, description: str) -> None:
         """Register a model family by name (e.g. ``"dreamerv3"``)."""
@@ -72,6 +73,32 @@ class FamilyRegistrar:
     def add_alias(self, alias: str, target: str) -> None:
         """Make ``alias`` resolve to the preset ``target``."""
         self.aliases[normalise(alias)] = normalise(target)
+
+    def add_official(
+        self,
+        name: str,
+        *,
+        family: str,
+        description: str,
+        convert: str,
+        export: str | None = None,
+        probe: str | None = None,
+        compare: str | None = None,
+        python_env: str | None = None,
+        checkout_env: str | None = None,
+    ) -> None:
+        """Register the tools for an official implementation of ``family`` (see :class:`~worldflux.records.Official`).
+
+        ``convert``, ``export`` and ``compare`` are ``"module:attr"`` strings; ``probe`` is a module name.
+        """
+        for ref in (convert, export, compare):
+            if ref is not None:
+                split_ref(ref)
+        self.officials.append(Official(
+            name=normalise(name), family=normalise(family), description=description, convert=convert,
+            export=export, probe=probe, compare=compare, python_env=python_env, checkout_env=checkout_env,
+            provider=self.provider,
+        ))
 
 
 class BackendRegistrar:

@@ -6,16 +6,18 @@ from worldflux import hookimpl
 from worldflux.registrar import FamilyRegistrar
 
 CODE = {"config_class": "worldflux_dreamer.config:DreamerV3Config", "builder": "worldflux_dreamer.model:DreamerV3"}
-REFERENCE = {"obs_shape": (3, 64, 64), "action_dim": 18, "discrete_actions": True}
+REFERENCE = {"obs_shape": (3, 64, 64), "action_dim": 18, "discrete_actions": True}  # param_count is for this spec
 
-# name: (deter, latents, classes, hidden = units, cnn depth, params for REFERENCE, description)
-# deter/latents/classes follow the API table; widths scale as the official size presets do.
+# The official sizes (danijar/dreamerv3 configs.yaml sizeXm): deter, hidden, classes, CNN depth, units;
+# 32 latents throughout. Params are measured for REFERENCE and equal the official agent's.
 SIZES = {
-    "dreamerv3:size12m": (2048, 16, 16, 256, 16, 9908436, "widths of the official size12m"),
-    "dreamerv3:size25m": (4096, 32, 16, 384, 24, 30414900, "widths of the official size25m"),
-    "dreamerv3:size50m": (4096, 32, 32, 512, 32, 41659284, "widths of the official size50m"),
-    "dreamerv3:size100m": (8192, 32, 32, 768, 48, 121147476, "widths of the official size100m"),
-    "dreamerv3:size200m": (8192, 32, 32, 1024, 64, 156527892, "widths of the official size200m"),
+    "size1m": (512, 64, 4, 4, 64, 688_004),
+    "size12m": (2048, 256, 16, 16, 256, 10_498_772),
+    "size25m": (3072, 384, 24, 24, 384, 23_496_244),
+    "size50m": (4096, 512, 32, 32, 512, 41_659_284),
+    "size100m": (6144, 768, 48, 48, 768, 93_482_068),
+    "size200m": (8192, 1024, 64, 64, 1024, 165_967_124),
+    "size400m": (12288, 1536, 96, 96, 1536, 372_924_052),
 }
 
 
@@ -30,18 +32,20 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
         "dreamer:ci", description="A tiny DreamerV3 for CI and quick checks; not for results.",
         config={"deter_dim": 64, "stoch_discrete": 4, "stoch_classes": 4, "hidden": 32, "units": 32,
                 "cnn_depth": 4},
-        parity_role="ci-only", param_count=107396, aliases=("dreamer-ci",), **common)
-    for name, (deter, latents, classes, width, depth, params, note) in SIZES.items():
+        parity_role="ci-only", param_count=107_396, aliases=("dreamer-ci",), **common)
+    for size, (deter, hidden, classes, depth, units, params) in SIZES.items():
         registry.add_preset(
-            name, description=f"DreamerV3 with deter {deter}, {latents}x{classes} latents, {note}.",
-            config={"deter_dim": deter, "stoch_discrete": latents, "stoch_classes": classes, "hidden": width,
-                    "units": width, "cnn_depth": depth},
+            f"dreamerv3:{size}",
+            description=f"The official {size}: deter {deter}, 32x{classes} latents, hidden {hidden}, "
+                        f"units {units}, CNN depth {depth}.",
+            config={"deter_dim": deter, "hidden": hidden, "stoch_classes": classes, "cnn_depth": depth,
+                    "units": units},
             param_count=params, **common)
     registry.add_preset(
         "dreamerv3:official_xl",
-        description="Exactly the official default configuration (deter 8192, 32x64 latents, width 1024, "
-                    "CNN depth 64); the proof-canonical DreamerV3.",
-        surface="public", parity_role="proof-canonical", param_count=165967124, **common)
+        description="The official default configuration (= size200m: deter 8192, 32x64 latents, width 1024, "
+                    "CNN depth 64) in the proof-canonical role.",
+        surface="public", parity_role="proof-canonical", param_count=165_967_124, **common)
     for alias, target in {"dreamer": "dreamerv3:size12m", "dreamerv3": "dreamerv3:size12m",
                           "dreamer-small": "dreamerv3:size12m", "dreamer-medium": "dreamerv3:size50m",
                           "dreamer-large": "dreamerv3:size200m"}.items():
