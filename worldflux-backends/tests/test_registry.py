@@ -30,7 +30,7 @@ def test_a_handle_names_backend_preset_profile_and_options() -> None:
 
 @pytest.mark.parametrize("backend,preset,accepted", [
     ("official_tdmpc2_torch_subprocess", "tdmpc2:ci",
-     "tdmpc2:proof_5m, tdmpc2:official_1m, tdmpc2:official_19m, tdmpc2:official_48m, tdmpc2:official_317m"),
+     "tdmpc2:1m, tdmpc2:5m, tdmpc2:proof_5m, tdmpc2:19m, tdmpc2:48m, tdmpc2:317m"),
     ("worldflux_dreamerv3_jax_subprocess", "dreamer:ci", "dreamerv3:size12m"),
 ])
 def test_a_preset_the_backend_does_not_run_is_refused_with_the_accepted_ones(backend: str, preset: str,

@@ -36,21 +36,20 @@ def fake_install(tmp_path):
     return python, script.parent.parent
 
 
-def handle(preset="tdmpc2:official_1m", **metadata):
+def handle(preset="tdmpc2:1m", **metadata):
     return OfficialBackendHandle(backend=td.NAME, model_id=preset, profile=preset.split(":")[1], device="cpu",
                                  metadata=metadata)
 
 
-@pytest.mark.parametrize("preset,size", [("tdmpc2:proof_5m", 5), ("tdmpc2:official_1m", 1),
-                                         ("tdmpc2:official_19m", 19), ("tdmpc2:official_48m", 48),
-                                         ("tdmpc2:official_317m", 317)])
+@pytest.mark.parametrize("preset,size", [("tdmpc2:proof_5m", 5), ("tdmpc2:5m", 5), ("tdmpc2:1m", 1),
+                                         ("tdmpc2:19m", 19), ("tdmpc2:48m", 48), ("tdmpc2:317m", 317)])
 def test_model_size(preset, size):
     assert td.model_size(preset) == size
 
 
 def test_model_size_unknown():
-    with pytest.raises(BackendError, match="tdmpc2:official_1m"):
-        td.model_size("tdmpc2:5m")
+    with pytest.raises(BackendError, match="tdmpc2:1m"):
+        td.model_size("tdmpc2:5m_legacy")
 
 
 @pytest.mark.parametrize("env,task", [
@@ -85,7 +84,7 @@ def test_overrides():
         "task=walker-walk", "model_size=5", "steps=20000", "seed=3", "eval_freq=2000", "eval_episodes=4",
         "buffer_size=50000", "compile=false", "enable_wandb=false", "save_video=false", "exp_name=worldflux",
         "hydra.run.dir=hydra", "horizon=5"]
-    never = td.overrides("tdmpc2:official_1m", TrainingConfig(env="dmc:walker-walk", steps=100, eval_every=0,
+    never = td.overrides("tdmpc2:1m", TrainingConfig(env="dmc:walker-walk", steps=100, eval_every=0,
                                                               compile=True))
     assert "eval_freq=101" in never and "compile=true" in never
 
@@ -94,11 +93,11 @@ def test_overrides():
                                          ({"seed_steps": 10}, "seed_steps"), ({"precision": "bf16"}, "precision")])
 def test_overrides_refuse_what_the_official_code_cannot_do(change, word):
     with pytest.raises(ConfigError, match=word):
-        td.overrides("tdmpc2:official_1m", TrainingConfig(env="dmc:walker-walk", **change))
+        td.overrides("tdmpc2:1m", TrainingConfig(env="dmc:walker-walk", **change))
 
 
 def test_eval_csv_path(tmp_path):
-    args = td.overrides("tdmpc2:official_1m", TrainingConfig(env="dmc:cup-catch", seed=7), ["exp_name=x"])
+    args = td.overrides("tdmpc2:1m", TrainingConfig(env="dmc:cup-catch", seed=7), ["exp_name=x"])
     assert td.eval_csv(tmp_path, args) == tmp_path / "logs" / "cup-catch" / "7" / "x" / "eval.csv"
 
 

@@ -1,7 +1,8 @@
 """The shared protocol conformance kit on the DreamerV3 presets.
 
-Presets from size12m up are built in full only by the slow tests below; here the
-kit runs on dreamer:ci with image and vector observations, discrete and continuous actions.
+Presets from size25m up are built in full only by the slow tests below; here the
+kit runs on dreamer:ci with image and vector observations, discrete and continuous actions,
+and on size1m and size12m.
 """
 
 import pytest
@@ -20,11 +21,12 @@ class TestDreamerVectorDiscrete(WorldModelConformance):
 
 
 @pytest.mark.parametrize("preset", [
-    "dreamerv3:size12m",
+    "dreamerv3:size1m", "dreamerv3:size12m",
     pytest.param("dreamerv3:size25m", marks=pytest.mark.slow),
     pytest.param("dreamerv3:size50m", marks=pytest.mark.slow),
     pytest.param("dreamerv3:size100m", marks=pytest.mark.slow),
     pytest.param("dreamerv3:size200m", marks=pytest.mark.slow),
+    pytest.param("dreamerv3:size400m", marks=pytest.mark.slow),
     pytest.param("dreamerv3:official_xl", marks=pytest.mark.slow),
 ])
 class TestDreamerSizes(WorldModelConformance):

@@ -10,19 +10,22 @@ from worldflux.state import catalog
 from worldflux.types import Batch
 from worldflux_dreamer.normalize import PercentileNormalizer
 
+# (deter, latents, classes, hidden, units, CNN depth): danijar/dreamerv3 configs.yaml sizeXm, 32 latents each
 TABLE = {
-    "dreamer:ci": (64, 4, 4), "dreamerv3:size12m": (2048, 16, 16), "dreamerv3:size25m": (4096, 32, 16),
-    "dreamerv3:size50m": (4096, 32, 32), "dreamerv3:size100m": (8192, 32, 32),
-    "dreamerv3:size200m": (8192, 32, 32), "dreamerv3:official_xl": (8192, 32, 64),
+    "dreamer:ci": (64, 4, 4, 32, 32, 4), "dreamerv3:size1m": (512, 32, 4, 64, 64, 4),
+    "dreamerv3:size12m": (2048, 32, 16, 256, 256, 16), "dreamerv3:size25m": (3072, 32, 24, 384, 384, 24),
+    "dreamerv3:size50m": (4096, 32, 32, 512, 512, 32), "dreamerv3:size100m": (6144, 32, 48, 768, 768, 48),
+    "dreamerv3:size200m": (8192, 32, 64, 1024, 1024, 64), "dreamerv3:size400m": (12288, 32, 96, 1536, 1536, 96),
+    "dreamerv3:official_xl": (8192, 32, 64, 1024, 1024, 64),
 }
 
 
 @pytest.mark.parametrize("name, fields", TABLE.items())
-def test_presets_match_the_api_table_and_catalog_counts(name, fields):
+def test_presets_are_the_official_sizes_with_catalog_counts(name, fields):
     preset = catalog().presets[name]
     model = create_world_model(name, device="meta", **preset.reference_spec)
     c = model.config
-    assert (c.deter_dim, c.stoch_discrete, c.stoch_classes) == fields
+    assert (c.deter_dim, c.stoch_discrete, c.stoch_classes, c.hidden, c.units, c.cnn_depth) == fields
     assert model.num_parameters() == preset.param_count
 
 
@@ -109,9 +112,6 @@ def test_training_steps_reduce_the_world_model_loss(spec):
     assert not torch.equal(slow, fast) and slow.abs().sum() > 0  # the slow critic follows the critic
 
 
-SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_classes": 4, "cnn_depth": 4, "units": 64}
-
-
 @pytest.mark.parametrize("spec, official", [
     ({"obs_shape": (24,), "action_dim": 6}, 640_867),
     ({"obs_shape": (4,), "action_dim": 2, "discrete_actions": True}, 637_381),
@@ -119,6 +119,6 @@ SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_classes": 4, "cnn_depth": 4, "u
 ])
 def test_size1m_parameter_count_equals_the_official_agent(spec, official):
     """Counted by building danijar/dreamerv3 (HEAD e3f02248, jax-cpu) with --configs size1m; see docs/dreamerv3.md."""
-    model = create_world_model("dreamerv3:official_xl", device="meta", **SIZE1M, **spec)
+    model = create_world_model("dreamerv3:size1m", device="meta", **spec)
     assert model.num_parameters() == official
     assert sum(p.numel() for p in model.slow_critic.parameters()) == sum(p.numel() for p in model.critic.parameters())

@@ -6,12 +6,10 @@ from worldflux.testing import WorldModelConformance
 
 
 @pytest.mark.parametrize("preset", [
-    "tdmpc2:ci", "tdmpc2:5m", "tdmpc2:5m_legacy", "tdmpc2:proof_5m", "tdmpc2:official_1m", "tdmpc2:19m",
+    "tdmpc2:ci", "tdmpc2:1m", "tdmpc2:5m", "tdmpc2:5m_legacy", "tdmpc2:proof_5m",
+    pytest.param("tdmpc2:19m", marks=pytest.mark.slow),
     pytest.param("tdmpc2:48m", marks=pytest.mark.slow),
     pytest.param("tdmpc2:317m", marks=pytest.mark.slow),
-    pytest.param("tdmpc2:official_19m", marks=pytest.mark.slow),
-    pytest.param("tdmpc2:official_48m", marks=pytest.mark.slow),
-    pytest.param("tdmpc2:official_317m", marks=pytest.mark.slow),
 ])
 class TestTDMPC2Presets(WorldModelConformance):
     seq_len = 4  # horizon 3 + 1

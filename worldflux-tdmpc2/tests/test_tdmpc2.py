@@ -15,17 +15,28 @@ from worldflux_tdmpc2.mppi import mppi
 from worldflux_tdmpc2.planner import Planner
 from worldflux_tdmpc2.scale import RunningScale
 
-TABLE = {"tdmpc2:ci": (32, 32, 2), "tdmpc2:5m": (256, 256, 5), "tdmpc2:5m_legacy": (256, 256, 5),
-         "tdmpc2:19m": (512, 512, 5), "tdmpc2:48m": (512, 1024, 5), "tdmpc2:317m": (1024, 2048, 5),
-         "tdmpc2:proof_5m": (512, 512, 5)}
+# (latent, MLP, encoder width, encoder layers, Qs): the official MODEL_SIZE table, and the API page's 5m_legacy
+TABLE = {"tdmpc2:ci": (32, 32, 32, 2, 2), "tdmpc2:1m": (128, 384, 256, 2, 2), "tdmpc2:5m": (512, 512, 256, 2, 5),
+         "tdmpc2:proof_5m": (512, 512, 256, 2, 5), "tdmpc2:5m_legacy": (256, 256, 256, 2, 5),
+         "tdmpc2:19m": (768, 1024, 1024, 3, 5), "tdmpc2:48m": (768, 1792, 1792, 4, 5),
+         "tdmpc2:317m": (1376, 4096, 4096, 5, 8)}
 
 
 @pytest.mark.parametrize("name, fields", TABLE.items())
 def test_presets_fields_and_catalog_counts(name, fields):
-    model = create_world_model(name, device="meta", obs_shape=(39,), action_dim=6)
+    preset = catalog().presets[name]
+    model = create_world_model(name, device="meta", **preset.reference_spec)
     c = model.config
-    assert (c.latent_dim, c.hidden_dim, c.num_q_networks) == fields
-    assert model.num_parameters() == catalog().presets[name].param_count
+    assert (c.latent_dim, c.hidden_dim, c.enc_dim, c.num_enc_layers, c.num_q_networks) == fields
+    assert model.num_parameters() == preset.param_count
+
+
+def test_earlier_official_names_are_aliases():
+    assert {a: MODEL_ALIASES[a] for a in ("tdmpc2:official_1m", "tdmpc2:official_19m", "tdmpc2:official_48m",
+                                          "tdmpc2:official_317m")} == {
+        "tdmpc2:official_1m": "tdmpc2:1m", "tdmpc2:official_19m": "tdmpc2:19m",
+        "tdmpc2:official_48m": "tdmpc2:48m", "tdmpc2:official_317m": "tdmpc2:317m"}
+    assert create_world_model("tdmpc2:official_1m", device="meta").preset_name == "tdmpc2:1m"
 
 
 def test_proof_5m_is_the_official_5m_model():
@@ -44,7 +55,7 @@ def test_aliases_and_overrides():
     model = create_world_model("tdmpc2:19m", obs_shape=(39,), action_dim=6, hidden_dim=768, num_q_networks=7,
                                device="meta")
     assert (model.config.hidden_dim, model.config.num_q_networks) == (768, 7)
-    assert model.qs.weights[0].shape == (7, 512 + 6, 768)
+    assert model.qs.weights[0].shape == (7, 768 + 6, 768)
 
 
 @pytest.mark.parametrize("value", [0.0, 0.37, -4.2, 123.0, -2500.0])
@@ -169,10 +180,10 @@ def test_update_runs_the_official_step_and_learns_a_fixed_batch():
 
 
 @pytest.mark.parametrize("name, obs, episodic, official", [
-    ("tdmpc2:official_1m", 24, False, 1_214_651), ("tdmpc2:proof_5m", 39, False, 4_964_458),
-    ("tdmpc2:official_19m", 24, False, 18_062_442), ("tdmpc2:official_48m", 39, False, 47_235_178),
-    ("tdmpc2:official_317m", 39, False, 312_656_857), ("tdmpc2:proof_5m", 24, True, 5_488_491),
-    ("tdmpc2:official_19m", 39, True, 19_919_979),
+    ("tdmpc2:1m", 24, False, 1_214_651), ("tdmpc2:proof_5m", 39, False, 4_964_458),
+    ("tdmpc2:19m", 24, False, 18_062_442), ("tdmpc2:48m", 39, False, 47_235_178),
+    ("tdmpc2:317m", 39, False, 312_656_857), ("tdmpc2:5m", 24, True, 5_488_491),
+    ("tdmpc2:19m", 39, True, 19_919_979),
 ])
 def test_parameter_counts_equal_the_official_model(name, obs, episodic, official):
     """Counted from nicklashansen/tdmpc2 HEAD e9f5932's WorldModel on CPU (see docs/tdmpc2.md)."""

@@ -19,7 +19,7 @@ def worldflux_register_backends(registry: BackendRegistrar) -> None:
     registry.add_backend(
         "official_tdmpc2_torch_subprocess",
         description="The official TD-MPC2 (nicklashansen/tdmpc2, PyTorch) checkout, as a subprocess.",
-        presets=("tdmpc2:proof_5m", "tdmpc2:official_*"),
+        presets=("tdmpc2:1m", "tdmpc2:5m", "tdmpc2:proof_5m", "tdmpc2:19m", "tdmpc2:48m", "tdmpc2:317m"),
         launcher="worldflux_backends.tdmpc2_torch:launch",
         check="worldflux_backends.tdmpc2_torch:check",
     )

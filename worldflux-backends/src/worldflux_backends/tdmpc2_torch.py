@@ -45,11 +45,12 @@ PROBE_TIMEOUT_S = 120.0
 TRUE = ("1", "true", "yes", "on")
 
 MODEL_SIZES = {
+    "tdmpc2:1m": 1,
+    "tdmpc2:5m": 5,
     "tdmpc2:proof_5m": 5,
-    "tdmpc2:official_1m": 1,
-    "tdmpc2:official_19m": 19,
-    "tdmpc2:official_48m": 48,
-    "tdmpc2:official_317m": 317,
+    "tdmpc2:19m": 19,
+    "tdmpc2:48m": 48,
+    "tdmpc2:317m": 317,
 }
 
 # gymnasium ids the official code builds itself (tdmpc2/envs/mujoco.py), by its task name

@@ -86,6 +86,12 @@ class Batch:
     arriving there, ``is_first[t]`` (an episode starts at ``t``),
     ``is_terminal[t]`` (the episode ended at ``obs[t]`` by termination, not
     truncation) and ``action[t]``, the action taken at ``obs[t]``.
+
+    ``context`` (optional) is the replay context: what the family stored for
+    the step just before the window, ``[B, ...]`` tensors by name, plus
+    ``"action"``, the action taken at that step. A recurrent model starts its
+    window from it instead of from its initial state (DreamerV3's
+    ``replay_context``).
     """
 
     obs: Observation
@@ -93,6 +99,7 @@ class Batch:
     reward: torch.Tensor
     is_first: torch.Tensor
     is_terminal: torch.Tensor
+    context: Mapping[str, torch.Tensor] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -106,6 +113,7 @@ class Batch:
             reward=self.reward.to(device),
             is_first=self.is_first.to(device),
             is_terminal=self.is_terminal.to(device),
+            context=None if self.context is None else {k: v.to(device) for k, v in self.context.items()},
         )
 
 

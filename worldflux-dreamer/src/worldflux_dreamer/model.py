@@ -123,9 +123,10 @@ class DreamerV3(WorldModelBase):
     def loss(self, batch: Batch) -> LossOutput:
         c = self.config
         b, t = batch.shape
-        prev_action = torch.cat([torch.zeros_like(batch.action[:, :1]), batch.action[:, :-1]], 1)
+        start, first_action = self.window_start(batch)
+        prev_action = torch.cat([first_action[:, None], batch.action[:, :-1]], 1)
         embed = self.encoder(batch.obs)
-        post = self.rssm.observe(embed, prev_action.float(), batch.is_first, self.rssm.initial(b))
+        post = self.rssm.observe(embed, prev_action.float(), batch.is_first, start)
         feat = self.features(post)
         losses: dict[str, torch.Tensor] = {}
         losses["dyn"], losses["rep"] = self.rssm.kl_losses(post["logits"], self.rssm.prior_logits(post["deter"]))
@@ -141,6 +142,20 @@ class DreamerV3(WorldModelBase):
         total = sum(means[k] * scales[k] for k in means)
         metrics.update({f"loss/{k}": v.detach() for k, v in means.items()})
         return LossOutput(total, metrics, LatentState(post))
+
+    def window_start(self, batch: Batch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The state and previous action a replayed window starts from.
+
+        With a replay context (``batch.context``: ``deter``, ``stoch`` and ``action`` stored
+        at the step before the window) that stored posterior, as the official
+        ``replay_context: 1``; without one, the initial state and no action.
+        """
+        b = batch.shape[0]
+        if batch.context is None:
+            return self.rssm.initial(b), torch.zeros_like(batch.action[:, 0]).float()
+        ctx = batch.context
+        start = {"deter": ctx["deter"].float(), "stoch": ctx["stoch"].float()}
+        return start, ctx["action"].float()
 
     def _actor_critic_losses(self, post: dict[str, torch.Tensor], losses: dict[str, torch.Tensor]
                              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -8,7 +8,9 @@
         pass
 
 It checks the protocol methods and their shapes, that the loss is finite and
-differentiable, the save/load round trip, and determinism under a seed.
+differentiable, the save/load round trip, determinism under a seed, and that
+the catalog's declared parameter count is within 1% of the count measured
+for the preset's reference spec.
 Override ``build_kwargs`` to pass obs/action specs or config overrides.
 """
 
@@ -21,7 +23,10 @@ import pytest
 import torch
 
 from worldflux import WorldModel, create_world_model
+from worldflux.state import catalog
 from worldflux.types import Batch, LatentState
+
+PARAM_COUNT_TOLERANCE = 0.01
 
 
 def _lead(state: LatentState, n: int) -> set[tuple[int, ...]]:
@@ -137,6 +142,18 @@ class WorldModelConformance:
             torch.manual_seed(1)
             b = loaded.encode(obs)
         assert all(torch.equal(a[k], b[k]) for k in a.tensors)
+
+    def test_declared_param_count(self, preset: str) -> None:
+        """The catalog's ``param_count`` is measured, not typed: built on the meta device, it must agree within 1%."""
+        record = catalog().resolve(preset)
+        assert record.param_count is not None, (
+            f"{record.name} declares no param_count; pass the count measured with "
+            f"create_world_model({record.name!r}, **reference_spec) to add_preset")
+        model = create_world_model(preset, device="meta", **record.reference_spec)
+        measured = model.num_parameters()
+        assert abs(measured - record.param_count) <= PARAM_COUNT_TOLERANCE * measured, (
+            f"{record.name} declares {record.param_count:,} parameters, but builds {measured:,} "
+            f"for its reference spec {dict(record.reference_spec)}")
 
     def test_deterministic_under_seed(self, preset: str) -> None:
         def run() -> tuple[dict[str, torch.Tensor], torch.Tensor]:

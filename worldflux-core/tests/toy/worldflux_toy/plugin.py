@@ -10,6 +10,7 @@ def worldflux_register_families(registry):
                         config={"latent_dim": 8}, param_count=157, reference_spec={"obs_shape": (4,), "action_dim": 2},
                         aliases=("toy", "Toy-Tiny"), **REFS)
     registry.add_preset("toy:wide", family="toy", description="64-dim latent", obs_shape=(4,), action_dim=2,
-                        config={"latent_dim": 64}, surface="public", maturity="experimental", **REFS)
+                        config={"latent_dim": 64}, param_count=4805, reference_spec={"obs_shape": (4,), "action_dim": 2},
+                        surface="public", maturity="experimental", **REFS)
     registry.add_preset("toy:draft", family="toy", description="unfinished", obs_shape=(4,), action_dim=2,
-                        surface="all", maturity="skeleton", parity_role="ci-only", **REFS)
+                        param_count=157, surface="all", maturity="skeleton", parity_role="ci-only", **REFS)
