@@ -19,8 +19,6 @@ import torch.nn.functional as F
 from worldflux import create_world_model
 from worldflux.training import Replay
 
-SIZE1M = {"deter_dim": 512, "hidden": 64, "stoch_discrete": 32, "stoch_classes": 4, "units": 64, "cnn_depth": 4}
-
 
 def frame(env: gym.Env) -> np.ndarray:
     """The rendered frame, area-resized to 3x64x64 uint8."""
@@ -39,8 +37,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     env = gym.make("CartPole-v1", render_mode="rgb_array")
-    model = create_world_model("dreamerv3:official_xl", obs_shape=(3, 64, 64), action_dim=2, discrete_actions=True,
-                               lr=3e-4, warmup=100, batch_length=args.batch_length, **SIZE1M)
+    model = create_world_model("dreamerv3:size1m", obs_shape=(3, 64, 64), action_dim=2, discrete_actions=True,
+                               lr=3e-4, warmup=100, batch_length=args.batch_length)
     c = model.config
     opt = model.make_optimizer()
     replay = Replay(2 * args.steps + 1, (3, 64, 64), 2, obs_dtype=np.uint8)  # +1 entry per episode end

@@ -59,3 +59,21 @@ def test_episode_start_finds_the_latest_first_row() -> None:
     for t in range(11):
         replay.add(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.array([t in (0, 7)]), np.zeros(1, bool))
     assert replay.episode_start(0) == 7
+
+
+def test_context_entries_are_written_and_read_back(tmp_path: Path) -> None:
+    replay = Replay(16, (1,), 1, context={"deter": (2,)})
+    files = ReplayFiles(tmp_path, chunk=4)
+    for t in range(6):
+        replay.add(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.zeros(1, bool), np.zeros(1, bool),
+                   {"deter": np.full((1, 2), t, np.float32)})
+        files.sync(replay)
+    files.sync(replay, partial=True)
+    back = Replay(16, (1,), 1, context={"deter": (2,)})
+    ReplayFiles(tmp_path, chunk=4).load(back, total=6)
+    np.testing.assert_array_equal(back.rows(0, 6)["deter"][0, :, 0], np.arange(6))
+    without = Replay(16, (1,), 1)
+    ReplayFiles(tmp_path, chunk=4).load(without, total=6)  # extra entries on disk are ignored
+    other = Replay(16, (1,), 1, context={"deter": (2,), "stoch": (1,)})
+    with pytest.raises(WorldFluxError, match="chunk-000000.safetensors lacks stoch"):
+        ReplayFiles(tmp_path, chunk=4).load(other, total=6)

@@ -95,15 +95,16 @@ def test_devices_map_to_jax_platforms() -> None:
         device_flags("mps")
 
 
-def test_training_config_maps_to_official_flags(tmp_path: Path) -> None:
-    config = TrainingConfig(env="dmc:walker-walk", steps=5000, seed=3, train_ratio=512)
+def test_training_config_and_model_fields_map_to_official_flags(tmp_path: Path) -> None:
+    config = TrainingConfig(env="dmc:walker-walk", steps=5000, seed=3, train_ratio=512, num_envs=4)
     command, env = official_command(handle("dreamerv3:size12m"), config, python="/py", checkout="/co",
-                                    logdir=tmp_path / "official", device="cpu",
-                                    extra_flags=["--run.envs", "4"], available=CONFIG_NAMES)
+                                    logdir=tmp_path / "official", device="cpu", extra_flags=["--run.log_every", "5"],
+                                    available=CONFIG_NAMES, model_changes={"warmup": 100, "lr": 3e-4})
     assert command == ["/py", "/co/dreamerv3/main.py", "--configs", "size12m", "--task", "dmc_walker_walk",
                        "--seed", "3", "--run.steps", "5000", "--logdir", str(tmp_path / "official"),
-                       "--logger.outputs", "jsonl", "--run.train_ratio", "512.0", "--jax.platform", "cpu",
-                       "--jax.compute_dtype", "float32", "--run.envs", "4"]
+                       "--logger.outputs", "jsonl", "--run.train_ratio", "512.0", "--run.envs", "4",
+                       "--agent.opt.lr", "0.0003", "--agent.opt.warmup", "100", "--jax.platform", "cpu",
+                       "--jax.compute_dtype", "float32", "--run.log_every", "5"]
     assert env == {"JAX_PLATFORMS": "cpu"}
 
 
@@ -210,7 +211,8 @@ def test_options_reach_the_handle_and_unknown_ones_are_refused(monkeypatch: pyte
     assert h.backend == NAME and h.profile == "size12m"
     assert dict(h.metadata) == {"python": "/py", "checkout": "/co", "timeout_s": 60, "extra_flags": ["--run.envs", "1"]}
     bad = create_world_model("dreamerv3:size12m", backend=NAME, units=3)
-    with pytest.raises(ConfigError, match="takes the options python, checkout, timeout_s, extra_flags, not units"):
+    with pytest.raises(ConfigError, match="takes the options python, checkout, timeout_s, extra_flags and the model "
+                                          "fields lr, warmup, .*, not units"):
         Trainer(bad, TrainingConfig(env="CartPole-v1")).submit()
 
 

@@ -50,3 +50,28 @@ def test_errors_say_what_is_missing():
     fill(replay, 40, episode_length=2)
     with pytest.raises(ValueError, match="no window of 4 steps fits inside an episode"):
         replay.sample(np.random.default_rng(0), 2, 4)
+
+
+def test_context_entries_of_the_step_before_each_window_become_the_batch_context():
+    replay = Replay(100, (2,), 1, num_envs=2, context={"deter": (3,), "stoch": (2, 2)})
+    for t in range(30):
+        entries = None if t < 5 else {"deter": np.full((2, 3), t, np.float32),
+                                      "stoch": np.full((2, 2, 2), -t, np.float32)}
+        replay.add(np.zeros((2, 2)), np.full((2, 1), t, np.float32), np.full(2, float(t)), np.zeros(2, bool),
+                   np.zeros(2, bool), entries)
+    batch = replay.sample(np.random.default_rng(0), 64, 4)
+    assert batch.reward.shape == (64, 4)
+    before = batch.reward[:, 0] - 1  # the context step is the one before the window
+    assert torch.equal(batch.context["action"][:, 0], before)
+    seeded = before < 5  # random seeding stored no entries: zeros, the initial state
+    assert torch.equal(batch.context["deter"], torch.where(seeded, 0.0, before)[:, None].expand(-1, 3))
+    assert torch.equal(batch.context["stoch"][:, 0, 0], torch.where(seeded, 0.0, -before))
+    assert set(replay.rows(0, 2)) == {"obs", "action", "reward", "is_first", "is_terminal", "deter", "stoch"}
+
+
+def test_a_window_with_context_needs_one_step_more():
+    replay = Replay(50, (1,), 1, context={"deter": (2,)})
+    fill(replay, 4, episode_length=10)
+    with pytest.raises(ValueError, match="holds 4 steps per environment; a window needs 5"):
+        replay.sample(np.random.default_rng(0), 2, 4)
+    assert replay.sample(np.random.default_rng(0), 2, 3).context["deter"].shape == (2, 2)

@@ -122,3 +122,25 @@ def test_size1m_parameter_count_equals_the_official_agent(spec, official):
     model = create_world_model("dreamerv3:size1m", device="meta", **spec)
     assert model.num_parameters() == official
     assert sum(p.numel() for p in model.slow_critic.parameters()) == sum(p.numel() for p in model.critic.parameters())
+
+
+def test_a_replayed_window_starts_from_its_stored_context():
+    """replay_context: 1 — the first posterior's deter steps from the stored state with the stored action."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    model = create_world_model("dreamer:ci", obs_shape=(5,), action_dim=3)
+    c, b = model.config, 2
+    context = {"deter": torch.randn(b, c.deter_dim), "action": torch.rand(b, c.action_dim) * 2 - 1,
+               "stoch": torch.nn.functional.one_hot(torch.randint(0, c.stoch_classes, (b, c.stoch_discrete)),
+                                                    c.stoch_classes).float()}
+    batch = dataclasses.replace(_batch(model, b), context=context)
+    batch.is_first[:, 0] = torch.tensor([False, True])
+    with torch.no_grad():
+        deter = model.loss(batch).states["deter"][:, 0]
+        stepped = model.rssm.core(context["deter"], context["stoch"], context["action"])
+        reset = model.rssm.core(*(torch.zeros_like(context[k]) for k in ("deter", "stoch", "action")))
+        no_context = model.loss(dataclasses.replace(batch, context=None)).states["deter"][:, 0]
+    torch.testing.assert_close(deter[0], stepped[0])  # continues the stored state
+    torch.testing.assert_close(deter[1], reset[1])  # an episode start resets it, as without context
+    torch.testing.assert_close(no_context, reset)

@@ -31,6 +31,15 @@ PYTHON_VAR = "WORLDFLUX_DREAMERV3_PYTHON"
 CHECKOUT_VAR = "WORLDFLUX_DREAMERV3_CHECKOUT"
 DOCS = "see docs/backends.md"
 OPTIONS = ("python", "checkout", "timeout_s", "extra_flags")
+# Native DreamerV3Config fields that may be changed on the official side too, and the official flag of each.
+# The architecture comes from the preset's official size config; other fields keep the official defaults.
+MODEL_FLAGS = {
+    "lr": "--agent.opt.lr", "warmup": "--agent.opt.warmup", "agc": "--agent.opt.agc", "eps": "--agent.opt.eps",
+    "beta1": "--agent.opt.beta1", "beta2": "--agent.opt.beta2", "batch_size": "--batch_size",
+    "batch_length": "--batch_length", "imag_horizon": "--agent.imag_length", "horizon": "--agent.horizon",
+    "return_lambda": "--agent.imag_loss.lam", "actor_entropy": "--agent.imag_loss.actent",
+    "slow_rate": "--agent.slowvalue.rate", "free_nats": "--agent.dyn.rssm.free_nats",
+}
 OFFICIAL_DIR = "official"  # the official --logdir, inside the run directory
 REQUIRED_MODULES = ("jax", "elements", "ninjax", "portal", "optax", "chex", "einops", "ruamel.yaml")
 IMPORT_TIMEOUT_S = 60.0
@@ -192,8 +201,13 @@ def device_flags(device: str) -> tuple[list[str], dict[str, str]]:
 
 def official_command(handle: OfficialBackendHandle, config: TrainingConfig, *, python: str, checkout: str,
                      logdir: Path, device: str, extra_flags: list[str] | tuple[str, ...] = (),
-                     available: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
-    """The official command line and the environment variables it needs."""
+                     available: tuple[str, ...] | None = None,
+                     model_changes: Mapping[str, Any] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The official command line and the environment variables it needs.
+
+    ``model_changes`` are native config fields (keys of :data:`MODEL_FLAGS`) set on both sides.
+    """
+    model_changes = model_changes or {}
     if not config.env:
         raise ConfigError("TrainingConfig.env is required to run the official DreamerV3 (e.g. env='CartPole-v1')")
     command = [python, str(Path(checkout).expanduser() / "dreamerv3" / "main.py")]
@@ -204,6 +218,9 @@ def official_command(handle: OfficialBackendHandle, config: TrainingConfig, *, p
                 "--logdir", str(logdir), "--logger.outputs", "jsonl"]
     if config.train_ratio is not None:
         command += ["--run.train_ratio", str(float(config.train_ratio))]
+    command += ["--run.envs", str(config.num_envs)]
+    for field, value in sorted(model_changes.items()):
+        command += [MODEL_FLAGS[field], str(value)]
     flags, env = device_flags(device)
     command += flags
     command += [str(f) for f in extra_flags]
@@ -215,11 +232,11 @@ def official_command(handle: OfficialBackendHandle, config: TrainingConfig, *, p
 
 def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
     meta: Mapping[str, Any] = handle.metadata
-    unknown = sorted(set(meta) - set(OPTIONS))
+    unknown = sorted(set(meta) - set(OPTIONS) - set(MODEL_FLAGS))
     if unknown:
-        raise ConfigError(f"the official DreamerV3 backend takes the options {', '.join(OPTIONS)}, not "
-                          f"{', '.join(unknown)} (model settings come from the official configs; use "
-                          f"TrainingConfig.backend_profile or extra_flags)")
+        raise ConfigError(f"the official DreamerV3 backend takes the options {', '.join(OPTIONS)} and the model "
+                          f"fields {', '.join(MODEL_FLAGS)}, not {', '.join(unknown)} (the architecture comes from "
+                          f"the official size config; use TrainingConfig.backend_profile or extra_flags)")
     extra = meta.get("extra_flags") or []
     if isinstance(extra, str):
         extra = extra.split()
@@ -229,7 +246,8 @@ def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
             "python_source": "the python= option" if meta.get("python") else PYTHON_VAR,
             "checkout_source": "the checkout= option" if meta.get("checkout") else CHECKOUT_VAR,
             "extra_flags": [str(f) for f in extra],
-            "timeout_s": None if timeout is None else float(timeout)}
+            "timeout_s": None if timeout is None else float(timeout),
+            "model_changes": {k: v for k, v in meta.items() if k in MODEL_FLAGS}}
 
 
 def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
@@ -252,7 +270,8 @@ def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     device = config.device if config.device != "cpu" else handle.device
     command, env = official_command(handle, config, python=str(Path(opts["python"]).expanduser()),
                                     checkout=opts["checkout"], logdir=logdir, device=device,
-                                    extra_flags=opts["extra_flags"], available=config_names(opts["checkout"]))
+                                    extra_flags=opts["extra_flags"], available=config_names(opts["checkout"]),
+                                    model_changes=opts["model_changes"])
     info = {"handle": handle.to_dict(), "training": config_to_dict(config), "official_logdir": str(logdir),
             "resumes": (logdir / "ckpt" / "latest").exists()}
     return start_official_run(run_dir, command=command, cwd=str(Path(opts["checkout"]).expanduser()), env=env,

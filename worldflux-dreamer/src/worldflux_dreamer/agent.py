@@ -14,7 +14,10 @@ class DreamerAgent:
     """Keeps each environment's latent state and previous action between steps.
 
     The official agent acts with its policy from the first step (no random
-    seeding) and trains ``train_ratio`` replayed steps per env step.
+    seeding) and trains ``train_ratio`` replayed steps per env step once the
+    replay holds ``batch_size * batch_length`` windows. Each step's
+    posterior (``deter``, ``stoch``) is stored in the replay, and a replayed
+    window starts from the one stored at the step before it (``replay_context: 1``).
     """
 
     within_episode = False
@@ -25,6 +28,8 @@ class DreamerAgent:
         c = model.config
         self.model = model
         self.window, self.batch_size, self.train_ratio = c.batch_length, c.batch_size, c.train_ratio
+        self.min_windows = c.batch_size * c.batch_length  # the official agent's first update waits for these
+        self.replay_context = {"deter": (c.deter_dim,), "stoch": (c.stoch_discrete, c.stoch_classes)}
         self.optimizer = model.make_optimizer()
         self.state = model.initial_state(num_envs)
         self.prev_action = self.state["deter"].new_zeros(num_envs, c.action_dim)
@@ -45,6 +50,9 @@ class DreamerAgent:
             action = m.actor(feat).mean
         self.prev_action = action
         return action.clamp(-1, 1)
+
+    def replay_entries(self) -> dict[str, torch.Tensor]:
+        return {"deter": self.state["deter"], "stoch": self.state["stoch"]}
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
         return self.model.update(batch, self.optimizer)

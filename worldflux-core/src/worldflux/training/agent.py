@@ -25,6 +25,12 @@ class Agent(Protocol):
     ``train_ratio`` is the default number of replayed steps trained per env
     step; ``seed_steps`` env steps act uniformly at random before training,
     which then starts with ``pretrain_ratio`` updates per seed step at once.
+    Updates also wait until the replay holds ``min_windows`` windows (start
+    positions, over all environments).
+    ``replay_context`` names the float32 entries (name -> per-environment shape)
+    the agent stores with each step it acts on, read after :meth:`act` through
+    :meth:`replay_entries`; each replayed window then starts with the entries
+    and action of the step before it, as :attr:`Batch.context` (empty: none).
     """
 
     window: int
@@ -33,9 +39,14 @@ class Agent(Protocol):
     train_ratio: float
     seed_steps: int
     pretrain_ratio: float
+    min_windows: int
+    replay_context: dict[str, tuple[int, ...]]
 
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
         """Actions ``[E, A]`` for observations ``[E, ...]``: one-hot if discrete, else in [-1, 1]."""
+
+    def replay_entries(self) -> dict[str, torch.Tensor]:
+        """The ``replay_context`` entries ``[E, ...]`` of the step just acted on."""
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One training step on ``batch``; returns scalar metrics (tensors, no host sync)."""

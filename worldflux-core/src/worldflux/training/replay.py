@@ -1,14 +1,15 @@
 """A replay of environment steps from parallel environments, sampled as ``[B, T]`` windows.
 
 Each entry is one environment output plus the action taken there (the
-:class:`~worldflux.types.Batch` convention). Storage is preallocated, so memory
-is bounded; observations keep their dtype, so images stay uint8. When full, the
-oldest steps are overwritten.
+:class:`~worldflux.types.Batch` convention), and optionally what the agent
+stored at that step (its ``replay_context``, e.g. DreamerV3's posterior state).
+Storage is preallocated, so memory is bounded; observations keep their dtype,
+so images stay uint8. When full, the oldest steps are overwritten.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,16 +27,22 @@ class Replay:
     With ``within_episode`` a sampled window never contains an episode start
     after its first step (TD-MPC2's windows); without it windows may cross
     episodes, and models reset their state at ``is_first`` (DreamerV3).
+    ``context`` names float32 per-step entries (name -> shape) the agent stores;
+    then each sampled window is preceded by one context step whose entries and
+    action become :attr:`Batch.context`.
     """
 
     def __init__(self, capacity: int, obs_shape: Sequence[int], action_dim: int, *, num_envs: int = 1,
-                 obs_dtype: np.dtype | type = np.float32, within_episode: bool = False) -> None:
+                 obs_dtype: np.dtype | type = np.float32, within_episode: bool = False,
+                 context: Mapping[str, Sequence[int]] | None = None) -> None:
         e, c = num_envs, capacity
         self.obs = np.zeros((e, c, *obs_shape), obs_dtype)
         self.action = np.zeros((e, c, action_dim), np.float32)
         self.reward = np.zeros((e, c), np.float32)
         self.is_first = np.zeros((e, c), bool)
         self.is_terminal = np.zeros((e, c), bool)
+        self.context = {name: np.zeros((e, c, *shape), np.float32) for name, shape in (context or {}).items()}
+        self.fields = FIELDS + tuple(self.context)
         self.within_episode = within_episode
         self.pos = 0  # ring index of the next row
         self.count = 0  # rows held per environment
@@ -50,12 +57,20 @@ class Replay:
         """Rows held per environment at most."""
         return self.obs.shape[1]
 
+    def _field(self, name: str) -> np.ndarray:
+        return self.context[name] if name in self.context else getattr(self, name)
+
     def add(self, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, is_first: np.ndarray,
-            is_terminal: np.ndarray) -> None:
-        """Append one step of every environment (arrays with a leading ``num_envs`` axis)."""
+            is_terminal: np.ndarray, context: Mapping[str, np.ndarray] | None = None) -> None:
+        """Append one step of every environment (arrays with a leading ``num_envs`` axis).
+
+        ``context`` holds the agent's entries for this step; without them (random seeding) they are zero.
+        """
         i = self.pos
         self.obs[:, i], self.action[:, i], self.reward[:, i] = obs, action, reward
         self.is_first[:, i], self.is_terminal[:, i] = is_first, is_terminal
+        for name, store in self.context.items():
+            store[:, i] = 0.0 if context is None else context[name]
         self.pos = (i + 1) % self.capacity
         self.count = min(self.count + 1, self.capacity)
         self.total += 1
@@ -66,15 +81,15 @@ class Replay:
             raise ValueError(f"rows [{start}, {stop}) are not held; the replay holds "
                              f"[{self.total - self.count}, {self.total})")
         idx = (self.pos - (self.total - np.arange(start, stop))) % self.capacity
-        return {k: getattr(self, k)[:, idx] for k in FIELDS}
+        return {k: self._field(k)[:, idx] for k in self.fields}
 
     def extend(self, rows: dict[str, np.ndarray]) -> None:
         """Append rows ``[num_envs, n, ...]`` (as :meth:`rows` returns) in order."""
         n = rows["reward"].shape[1]
         keep = min(n, self.capacity)
         idx = (self.pos + np.arange(n - keep, n)) % self.capacity
-        for k in FIELDS:
-            getattr(self, k)[:, idx] = rows[k][:, n - keep:]
+        for k in self.fields:
+            self._field(k)[:, idx] = rows[k][:, n - keep:]
         self.pos = (self.pos + n) % self.capacity
         self.count = min(self.count + n, self.capacity)
         self.total += n
@@ -89,7 +104,13 @@ class Replay:
         return self.total - self.count + int(starts[-1])
 
     def sample(self, rng: np.random.Generator, batch: int, length: int) -> Batch:
-        """``batch`` windows of ``length`` consecutive steps, drawn uniformly (vectorised)."""
+        """``batch`` windows of ``length`` consecutive steps, drawn uniformly (vectorised).
+
+        With context entries each window has one step more in front: its stored
+        entries and action are the batch's ``context``, the rest is the window.
+        """
+        lead = 1 if self.context else 0
+        length += lead
         if self.count < length:
             raise ValueError(f"replay holds {self.count} steps per environment; a window needs {length}")
         envs, steps = np.empty(0, np.int64), np.empty((0, length), np.int64)
@@ -107,11 +128,17 @@ class Replay:
         else:
             raise ValueError(f"no window of {length} steps fits inside an episode; episodes are shorter than "
                              f"the window, or the replay holds too few of them")
-        e, idx = envs[:batch, None], steps[:batch]
+        e, before, idx = envs[:batch], steps[:batch, 0], steps[:batch, lead:]
+        context = None
+        if lead:
+            context = {name: torch.from_numpy(store[e, before]) for name, store in self.context.items()}
+            context["action"] = torch.from_numpy(self.action[e, before])
+        e = e[:, None]
         return Batch(
             obs=torch.from_numpy(self.obs[e, idx]),
             action=torch.from_numpy(self.action[e, idx]),
             reward=torch.from_numpy(self.reward[e, idx]),
             is_first=torch.from_numpy(self.is_first[e, idx]),
             is_terminal=torch.from_numpy(self.is_terminal[e, idx]),
+            context=context,
         )

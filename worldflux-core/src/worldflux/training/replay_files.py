@@ -16,7 +16,7 @@ import numpy as np
 import safetensors.numpy
 
 from worldflux.errors import WorldFluxError
-from worldflux.training.replay import FIELDS, Replay
+from worldflux.training.replay import Replay
 
 
 class ReplayFiles:
@@ -59,6 +59,10 @@ class ReplayFiles:
             if hi < min(total - k * self.chunk, self.chunk):
                 raise WorldFluxError(f"replay chunk {path} holds {len(rows['reward'][0])} rows; the checkpoint "
                                      f"needs {min(total - k * self.chunk, self.chunk)}")
-            replay.extend({name: rows[name][:, lo:hi] for name in FIELDS})
+            missing = [name for name in replay.fields if name not in rows]
+            if missing:
+                raise WorldFluxError(f"replay chunk {path} lacks {', '.join(missing)}; it was written by a run "
+                                     f"whose agent stored other replay entries, so this run cannot resume from it")
+            replay.extend({name: rows[name][:, lo:hi] for name in replay.fields})
         replay.total = total
         self.written = total - total % self.chunk

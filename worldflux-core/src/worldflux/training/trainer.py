@@ -129,7 +129,8 @@ class Trainer:
             agent.compile()
         capacity = max(agent.window, CHUNK, min(c.replay_capacity, c.steps) // (c.num_envs * workers.world) + 1)
         replay = Replay(capacity, pool.spec.obs_shape, pool.spec.action_dim, num_envs=c.num_envs,
-                        obs_dtype=pool.spec.obs_dtype, within_episode=agent.within_episode)
+                        obs_dtype=pool.spec.obs_dtype, within_episode=agent.within_episode,
+                        context=agent.replay_context)
         files = ReplayFiles(run.replay(workers.rank), CHUNK)
         loop = _Loop(self, c, model, agent, pool, replay, files, rng, run, workers, device)
         restoring = self.resuming and has_checkpoint(run.checkpoint(workers.rank))
@@ -243,6 +244,7 @@ class _Loop:
 
     def _collect(self) -> None:
         out = self.pool.step(self.actions)
+        context = None
         if self.count["steps"] < self.seed_steps:
             self.actions = self._random_actions()
         else:
@@ -250,7 +252,8 @@ class _Loop:
                 act = self.agent.act(torch.as_tensor(out.obs, device=self.device),
                                      torch.as_tensor(out.is_first, device=self.device), explore=True)
             self.actions = act.float().cpu().numpy()
-        self.replay.add(out.obs, self.actions, out.reward, out.is_first, out.is_terminal)
+            context = {k: v.float().cpu().numpy() for k, v in self.agent.replay_entries().items()}
+        self.replay.add(out.obs, self.actions, out.reward, out.is_first, out.is_terminal, context)
         self.files.sync(self.replay)
         self.count["steps"] += len(self.actions) * self.workers.world
         self.episode_return += out.reward
@@ -264,7 +267,9 @@ class _Loop:
 
     def _train(self) -> None:
         count, agent = self.count, self.agent
-        if count["steps"] < self.seed_steps or self.replay.count < agent.window:
+        length = agent.window + bool(agent.replay_context)
+        windows = (self.replay.count - length + 1) * len(self.actions)
+        if count["steps"] < self.seed_steps or windows < max(agent.min_windows, 1):
             return
         if not count["started"]:  # the official TD-MPC2 schedule: a burst of updates instead of the step's share
             count["started"] = True
