@@ -86,7 +86,9 @@ class Official:
     ``probe`` (optional) is a module that the official code's own interpreter
     runs as a script (``python PROBE --checkout DIR --request FILE --out DIR``)
     to write a parity fixture; ``python_env`` and ``checkout_env`` are the
-    environment variables naming that interpreter and checkout.
+    environment variables naming that interpreter and checkout. ``backend``
+    names the delegated backend that trains with the official code, for
+    learning-curve campaigns.
     """
 
     name: str
@@ -98,6 +100,7 @@ class Official:
     compare: str | None = None
     python_env: str | None = None
     checkout_env: str | None = None
+    backend: str | None = None
     provider: Provider
 
 

@@ -86,10 +86,12 @@ class FamilyRegistrar:
         compare: str | None = None,
         python_env: str | None = None,
         checkout_env: str | None = None,
+        backend: str | None = None,
     ) -> None:
         """Register the tools for an official implementation of ``family`` (see :class:`~worldflux.records.Official`).
 
-        ``convert``, ``export`` and ``compare`` are ``"module:attr"`` strings; ``probe`` is a module name.
+        ``convert``, ``export`` and ``compare`` are ``"module:attr"`` strings; ``probe`` is a module name;
+        ``backend`` names the delegated backend that trains with the official code.
         """
         for ref in (convert, export, compare):
             if ref is not None:
@@ -97,7 +99,7 @@ class FamilyRegistrar:
         self.officials.append(Official(
             name=normalise(name), family=normalise(family), description=description, convert=convert,
             export=export, probe=probe, compare=compare, python_env=python_env, checkout_env=checkout_env,
-            provider=self.provider,
+            backend=backend and normalise(backend), provider=self.provider,
         ))
 
 

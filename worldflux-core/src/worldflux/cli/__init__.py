@@ -6,8 +6,10 @@ import click
 
 from worldflux import __version__
 from worldflux.cli.backends import backends
+from worldflux.cli.convert import convert, export
 from worldflux.cli.jobs import jobs
 from worldflux.cli.models import models
+from worldflux.cli.parity import parity
 from worldflux.cli.plot import plot
 from worldflux.cli.plugins import plugins
 from worldflux.cli.train import eval_command, train
@@ -32,5 +34,5 @@ def main() -> None:
     log_to_stderr()
 
 
-for command in (models, plugins, train, eval_command, plot, jobs, backends):
+for command in (models, plugins, train, eval_command, plot, jobs, backends, convert, export, parity):
     main.add_command(command)
