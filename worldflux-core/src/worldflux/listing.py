@@ -22,6 +22,7 @@ def preset_info(preset: Preset, cat: Catalog) -> dict[str, Any]:
         "obs_shape": list(preset.obs_shape),
         "action_dim": preset.action_dim,
         "aliases": cat.aliases_of(preset.name),
+        "evidence": list(preset.evidence),
         "provider": preset.provider.distribution,
         "version": preset.provider.version,
     }

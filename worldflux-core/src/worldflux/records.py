@@ -48,6 +48,8 @@ class Preset:
     ``config_class`` and ``builder`` are lazy ``"module:attr"`` references: the
     builder is called with a config instance and returns the model.
     ``param_count`` was measured with ``create_world_model(name, **reference_spec)``.
+    ``evidence`` says what shows the preset's parity role holds (fixture
+    tests, a live check, campaign reports), one item per entry.
     """
 
     name: str
@@ -63,6 +65,7 @@ class Preset:
     config: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
     param_count: int | None = None
     reference_spec: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+    evidence: tuple[str, ...] = attrs.field(converter=tuple, default=())
     provider: Provider
 
     def on_surface(self, surface: str) -> bool:

@@ -46,8 +46,12 @@ class FamilyRegistrar:
         param_count: int | None = None,
         reference_spec: Mapping[str, Any] | None = None,
         aliases: Sequence[str] = (),
+        evidence: Sequence[str] = (),
     ) -> None:
-        """Register a preset; ``config_class`` and ``builder`` are ``"module:attr"`` strings."""
+        """Register a preset; ``config_class`` and ``builder`` are ``"module:attr"`` strings.
+
+        ``evidence`` lists what shows that the preset's parity role holds (shown by ``worldflux models show``).
+        """
         split_ref(config_class)
         split_ref(builder)
         preset = Preset(
@@ -64,6 +68,7 @@ class FamilyRegistrar:
             config=config or {},
             param_count=param_count,
             reference_spec=reference_spec or {},
+            evidence=evidence,
             provider=self.provider,
         )
         self.presets.append(preset)

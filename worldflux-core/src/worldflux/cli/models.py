@@ -61,6 +61,8 @@ def show_command(name: str, as_json: bool) -> None:
     click.echo(f"{preset.name}  ({preset.family}, {preset.maturity}, surface {preset.surface})")
     click.echo(f"  {preset.description}")
     click.echo(f"  parity role: {preset.parity_role}")
+    for item in preset.evidence:
+        click.echo(f"    evidence: {item}")
     click.echo(f"  aliases: {', '.join(info['aliases']) or '-'}")
     spec = ", ".join(f"{k}={v}" for k, v in preset.reference_spec.items())
     click.echo(f"  parameters: {preset.param_count if preset.param_count is not None else '-'}"
