@@ -24,7 +24,8 @@ def min_resolution(c: DreamerV3Config) -> tuple[int, int]:
 
 
 class Encoder(nn.Module):
-    """Images ``[..., C, H, W]`` uint8 -> conv, 2x2 max-pool, RMSNorm, SiLU per stage; vectors -> symlog MLP."""
+    """Images ``[..., C, H, W]`` uint8 -> conv, 2x2 max-pool, RMSNorm, SiLU per stage, flattened as (H, W, C)
+    like the official channels-last encoder; vectors -> symlog MLP."""
 
     def __init__(self, c: DreamerV3Config) -> None:
         super().__init__()
@@ -39,7 +40,7 @@ class Encoder(nn.Module):
             for depth in cnn_depths(c):
                 stages += [Conv2d(inp, depth, c.cnn_kernel), nn.MaxPool2d(2), NormAct(depth, c.act, dim=1)]
                 inp = depth
-            self.net = nn.Sequential(*stages, nn.Flatten())
+            self.net = nn.Sequential(*stages)
             self.out_dim = inp * res[0] * res[1]
         else:
             self.net = mlp(c.obs_shape[0], c.units, c.enc_layers, c.act)
@@ -52,7 +53,10 @@ class Encoder(nn.Module):
             x = x.float() / 255 - 0.5
         elif self.c.symlog_inputs:
             x = symlog(x.float())
-        return self.net(x).reshape(*lead, -1)
+        x = self.net(x)
+        if is_image(self.c.obs_shape):  # flatten (H, W, C) as the official channels-last encoder
+            x = x.permute(0, 2, 3, 1)
+        return x.reshape(*lead, -1)
 
 
 class Decoder(nn.Module):

@@ -50,3 +50,10 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
                           "dreamer-small": "dreamerv3:size12m", "dreamer-medium": "dreamerv3:size50m",
                           "dreamer-large": "dreamerv3:size200m"}.items():
         registry.add_alias(alias, target)
+    registry.add_official(
+        "official-dreamerv3", family="dreamerv3",
+        description="danijar/dreamerv3: converts its agent.pkl checkpoints (read without unpickling code) and "
+                    "checks parity by running it.",
+        convert="worldflux_dreamer.official:convert", probe="worldflux_dreamer.parity_probe",
+        compare="worldflux_dreamer.parity:compare", python_env="WORLDFLUX_DREAMERV3_PYTHON",
+        checkout_env="WORLDFLUX_DREAMERV3_CHECKOUT", backend="worldflux_dreamerv3_jax_subprocess")
