@@ -1,10 +1,11 @@
 """Family configs: frozen attrs classes whose fields carry help text and check their values.
 
 Decorate a config class with :func:`worldflux_config` and declare fields with
-:func:`config_field`. Fields typed ``int``, ``float``, ``bool``, ``str`` or
-``tuple[int, ...]`` (optionally ``| None``) are type-checked and converted
-(lists become tuples, ints become floats), so a config rebuilt from JSON equals
-the one saved. Every family config has ``obs_shape`` and ``action_dim``.
+:func:`config_field`. Fields typed ``int``, ``float``, ``bool``, ``str``,
+``tuple[int, ...]`` or ``tuple[str, ...]`` (optionally ``| None``) are
+type-checked and converted (lists become tuples, ints become floats), so a
+config rebuilt from JSON equals the one saved. Every family config has
+``obs_shape`` and ``action_dim``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def _check_shape(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None
         _fail(inst, attribute, "a non-empty tuple of positive ints", value)
 
 
+def _check_names(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not (isinstance(value, tuple) and all(isinstance(v, str) and v for v in value)):
+        _fail(inst, attribute, "a tuple of non-empty strings", value)
+
+
 def _to_float(value: Any) -> Any:
     return float(value) if _is_int(value) else value
 
@@ -74,6 +80,7 @@ _CHECKS: dict[str, tuple[Validator, Callable[[Any], Any] | None]] = {
     "bool": (_check_bool, None),
     "str": (_check_str, None),
     "tuple[int, ...]": (_check_shape, _to_tuple),
+    "tuple[str, ...]": (_check_names, _to_tuple),
 }
 
 

@@ -20,6 +20,8 @@ class TDMPC2Agent:
 
     within_episode = True
     pretrain_ratio = 1.0
+    min_windows = 0  # seeding decides when updates start
+    replay_context: dict[str, tuple[int, ...]] = {}  # the latent is a function of the observation: nothing to store
 
     def __init__(self, model: TDMPC2, num_envs: int) -> None:
         c = model.config
@@ -32,6 +34,9 @@ class TDMPC2Agent:
 
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
         return self.planner.act(obs.float(), is_first, explore)
+
+    def replay_entries(self) -> dict[str, torch.Tensor]:
+        return {}
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
         return self.model.update(batch, self.optimizers)

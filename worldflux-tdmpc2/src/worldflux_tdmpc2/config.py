@@ -1,4 +1,4 @@
-"""TDMPC2Config: every knob of the official agent, with the official defaults (single task, state observations)."""
+"""TDMPC2Config: every knob of the official agent, with the official defaults (state observations)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from worldflux.config import config_field, non_negative, positive, unit_interval
 
 @worldflux_config
 class TDMPC2Config:
-    """Field defaults are nicklashansen/tdmpc2's ``config.yaml`` with the 5M model size."""
+    """Field defaults are nicklashansen/tdmpc2's ``config.yaml`` with the 5M model size.
+
+    Multi-task (``tasks`` non-empty), as officially: observations zero-padded
+    to ``obs_shape``, actions to ``action_dim`` with task ``i`` using the first
+    ``action_dims[i]``; a learned task embedding joins every network's input;
+    each task has its own discount from ``episode_lengths[i]``.
+    """
 
     # spec
     obs_shape: tuple[int, ...] = config_field((39,), help="observation shape: a (D,) state vector")
@@ -15,6 +21,13 @@ class TDMPC2Config:
     episode_length: int = config_field(1000, help="episode length; sets the discount (see discount)",
                                        validator=positive)
     episodic: bool = config_field(False, help="learn a termination head and stop returns at terminations")
+    # multi-task
+    tasks: tuple[str, ...] = config_field((), help="multi-task: the task names in task-index order (empty: one task)")
+    action_dims: tuple[int, ...] | None = config_field(
+        None, help="multi-task: each task's action size (<= action_dim); default action_dim for all")
+    episode_lengths: tuple[int, ...] | None = config_field(
+        None, help="multi-task: each task's episode length (sets its discount); default episode_length for all")
+    task_dim: int = config_field(96, help="multi-task: task embedding size", validator=positive)
     # architecture
     latent_dim: int = config_field(512, help="latent state size (SimNorm groups of simnorm_dim)", validator=positive)
     hidden_dim: int = config_field(512, help="MLP width of dynamics, reward, policy and Q networks",
@@ -60,8 +73,27 @@ class TDMPC2Config:
     @property
     def discount(self) -> float:
         """The official rule: ``(frac - 1) / frac`` clipped to [min, max], ``frac = episode_length / denom``."""
-        frac = self.episode_length / self.discount_denom
+        return self.discount_for(self.episode_length)
+
+    def discount_for(self, episode_length: int) -> float:
+        """The discount of a task whose episodes last ``episode_length`` steps."""
+        frac = episode_length / self.discount_denom
         return min(max((frac - 1) / frac, self.discount_min), self.discount_max)
+
+    @property
+    def multitask(self) -> bool:
+        return bool(self.tasks)
+
+    @property
+    def task_action_dims(self) -> tuple[int, ...]:
+        """Each task's action size (multi-task)."""
+        return self.action_dims if self.action_dims is not None else (self.action_dim,) * len(self.tasks)
+
+    @property
+    def discounts(self) -> tuple[float, ...]:
+        """Each task's discount (multi-task)."""
+        lengths = self.episode_lengths if self.episode_lengths is not None else (self.episode_length,) * len(self.tasks)
+        return tuple(self.discount_for(n) for n in lengths)
 
     @property
     def seed_steps(self) -> int:

@@ -57,17 +57,24 @@ def soft_ce(logits: torch.Tensor, target: torch.Tensor, vmin: float, vmax: float
     return -(two_hot(target, logits.shape[-1], vmin, vmax) * logits.log_softmax(-1)).sum(-1)
 
 
-def squashed_gaussian(mean: torch.Tensor, log_std_raw: torch.Tensor, log_std_min: float, log_std_max: float
+def squashed_gaussian(mean: torch.Tensor, log_std_raw: torch.Tensor, log_std_min: float, log_std_max: float,
+                      mask: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Sample a tanh-squashed Gaussian action; returns (action, tanh(mean), entropy, scaled entropy).
 
     The entropy is that of the squashed sample; the scaled entropy multiplies
     the Gaussian log-probability by the number of action dimensions, as officially.
+    ``mask`` (multi-task, broadcastable to ``mean``) zeroes the mean, log-std and
+    noise of the actions a task lacks, and the scale counts only its own actions.
     """
     log_std = log_std_min + 0.5 * (log_std_max - log_std_min) * (torch.tanh(log_std_raw) + 1)
     eps = torch.randn_like(mean)
+    size: float | torch.Tensor = mean.shape[-1]
+    if mask is not None:
+        mean, log_std, eps = mean * mask, log_std * mask, eps * mask
+        size = mask.sum(-1)
     gauss_logp = (-0.5 * eps.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
     action = torch.tanh(mean + eps * log_std.exp())
     logp = gauss_logp - torch.log(F.relu(1 - action.pow(2)) + 1e-6).sum(-1)
-    scale = gauss_logp * mean.shape[-1] / (logp + 1e-8)
+    scale = gauss_logp * size / (logp + 1e-8)
     return action, torch.tanh(mean), -logp, -logp * scale

@@ -40,10 +40,12 @@ def mlp(inp: int, hidden: list[int], out: int, act: nn.Module | None = None) -> 
 
 
 def init_weights(module: nn.Module) -> None:
-    """Official initialisation: truncated normal (std 0.02) weights, zero biases."""
+    """Official initialisation: truncated normal (std 0.02) weights, zero biases; task embeddings U(-0.02, 0.02)."""
     if isinstance(module, nn.Linear):
         nn.init.trunc_normal_(module.weight, std=0.02)
         nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.uniform_(module.weight, -0.02, 0.02)
 
 
 class EnsembleMLP(nn.Module):
@@ -72,6 +74,8 @@ class EnsembleMLP(nn.Module):
         lead = x.shape[:-1]
         h = x.reshape(1, -1, x.shape[-1]).expand(w1.shape[0], -1, -1)
         h = torch.baddbmm(b1, h, w1)
+        # one draw over the contiguous [n, ...] stack: the official vmap(randomness="different") draws the
+        # same masks from the same generator state (tests/test_parity.py)
         h = F.dropout(h, self.dropout, self.training)
         h = F.mish(F.layer_norm(h, h.shape[-1:]) * g1 + s1)
         h = F.mish(F.layer_norm(torch.baddbmm(b2, h, w2), h.shape[-1:]) * g2 + s2)

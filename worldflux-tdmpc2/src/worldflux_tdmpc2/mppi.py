@@ -18,21 +18,28 @@ def mppi(
     temperature: float,
     min_std: float,
     max_std: float,
+    mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Search action sequences ``[E, H, A]`` that maximise ``score_fn`` for ``E`` problems at once.
 
     ``score_fn`` maps candidates ``[E, N, H, A]`` to scores ``[E, N]``; ``fixed``
     ``[E, P, H, A]`` are candidates kept in every iteration (policy rollouts).
     Returns the final mean and std ``[E, H, A]``, the elites ``[E, K, H, A]`` and
-    their normalised scores ``[E, K]``.
+    their normalised scores ``[E, K]``. ``mask [E, A]`` (multi-task) zeroes the
+    actions a problem's task lacks in every candidate, mean and std.
+
+    The noise is drawn time-major (``[E, H, N, A]``), the official order, so one
+    problem consumes the random stream exactly as the official planner does.
     """
     e, h, a = mean.shape
     std = torch.full_like(mean, max_std)
     drawn = num_samples - fixed.shape[1]
     for _ in range(iterations):
-        noise = torch.randn(e, drawn, h, a, device=mean.device, dtype=mean.dtype)
+        noise = torch.randn(e, h, drawn, a, device=mean.device, dtype=mean.dtype).transpose(1, 2)
         samples = (mean[:, None] + std[:, None] * noise).clamp(-1, 1)
         candidates = torch.cat([fixed, samples], 1)
+        if mask is not None:
+            candidates = candidates * mask[:, None, None]
         value = score_fn(candidates).nan_to_num(0)
         elite_value, idx = value.topk(num_elites, dim=1)
         elites = candidates.gather(1, idx[..., None, None].expand(-1, -1, h, a))
@@ -42,6 +49,8 @@ def mppi(
         mean = (w * elites).sum(1) / (score.sum(1)[:, None, None] + 1e-9)
         std = ((w * (elites - mean[:, None]).pow(2)).sum(1) / (score.sum(1)[:, None, None] + 1e-9)).sqrt()
         std = std.clamp(min_std, max_std)
+        if mask is not None:
+            mean, std = mean * mask[:, None], std * mask[:, None]
     return mean, std, elites, score
 
 

@@ -66,3 +66,12 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
                             **{"parity_role": "reference-family", **preset, **CODE})
     for alias, target in ALIASES.items():
         registry.add_alias(alias, target)
+    registry.add_official(
+        "official-tdmpc2", family="tdmpc2",
+        description="nicklashansen/tdmpc2: its checkpoints ({'model': state_dict}, single- and multi-task) "
+                    "convert to and from saved models; its code runs as the parity reference.",
+        convert="worldflux_tdmpc2.official:convert", export="worldflux_tdmpc2.official:export",
+        probe="worldflux_tdmpc2.parity_probe", compare="worldflux_tdmpc2.parity:compare",
+        python_env="WORLDFLUX_TDMPC2_PYTHON", checkout_env="WORLDFLUX_TDMPC2_CHECKOUT",
+        backend="official_tdmpc2_torch_subprocess",
+    )
