@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -29,18 +28,9 @@ ENV = ("WORLDFLUX_DREAMERV3_PYTHON", "WORLDFLUX_DREAMERV3_CHECKOUT")
 
 
 def probe(source: Path, out: Path, python: str, checkout: str) -> Path:
-    """Rerun the official probe on ``source``'s request (and checkpoint weights, if it has a logdir) into ``out``."""
-    import json
-
-    request = json.loads((source / "request.json").read_text())
-    out.mkdir(parents=True, exist_ok=True)
-    weights = out / request["params"] if request.get("params") else None
-    if weights:  # the probe reads official weights from an npz (it never unpickles)
-        params = read_params(find_agent_pickle(source / "logdir"))
-        np.savez(weights, **{k: v for k, v in params.items() if not k.startswith("opt/")})
-    run_probe(catalog().official("official-dreamerv3"), request, out, python=python, checkout=Path(checkout))
-    if weights:
-        weights.unlink()
+    """Rerun the official probe on ``source``'s request (and its official weights, if it has some) into ``out``."""
+    run_probe(catalog().official("official-dreamerv3"), source / "request.json", out, python=python,
+              checkout=Path(checkout))
     return out
 
 
@@ -116,15 +106,3 @@ def test_live_probe_reproduces_the_committed_fixture(name, tmp_path):
     assert all(r.ok for r in compare(fresh))
     print(f"{name}: probe and comparison in {time.time() - started:.0f} s")
 
-
-if __name__ == "__main__":  # regenerate the committed fixtures
-    python, checkout = (os.environ.get(v) for v in ENV)
-    if not (python and checkout):
-        sys.exit(f"set {ENV[0]} and {ENV[1]}")
-    for name in sys.argv[1:] or NAMES:
-        tmp = FIXTURES / f".{name}.new"
-        probe(FIXTURES / name, tmp, python, checkout)
-        for file in ("fixture.json", "arrays.npz"):
-            shutil.move(tmp / file, FIXTURES / name / file)
-        shutil.rmtree(tmp)
-        print(name, "written")

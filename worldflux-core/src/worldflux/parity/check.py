@@ -65,12 +65,19 @@ def probe_script(official: Official) -> Path:
     return Path(spec.origin)
 
 
-def run_probe(official: Official, request: Mapping[str, Any], out: Path, *, python: str, checkout: Path,
+def run_probe(official: Official, request: Mapping[str, Any] | Path, out: Path, *, python: str, checkout: Path,
               timeout_s: float = PROBE_TIMEOUT_S) -> Path:
-    """Write the fixture of ``request`` into ``out`` by running the official code; returns ``out``."""
+    """Write the fixture of ``request`` into ``out`` by running the official code; returns ``out``.
+
+    ``request`` is the request itself, or a ``request.json`` file (whose relative paths, such as a
+    committed fixture's official weights, the probe resolves beside it).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    request_file = out / "request.json"
-    request_file.write_text(json.dumps(request, indent=2))
+    if isinstance(request, Path):
+        request_file = request.resolve()
+    else:
+        request_file = out / "request.json"
+        request_file.write_text(json.dumps(request, indent=2))
     command = [python, str(probe_script(official)), "--checkout", str(checkout), "--request", str(request_file),
                "--out", str(out)]
     try:
