@@ -56,8 +56,11 @@ def check(preset: str, python: str | None, checkout: Path | None, keep: Path | N
 @click.option("--parallel", type=int, default=1, show_default=True, help="Runs trained at once.")
 @click.option("--side", type=click.Choice(["both", "native", "official"]), default="both", show_default=True,
               help="Train one side only (e.g. the official one on another machine).")
+@click.option("--ray", "ray_address", metavar="ADDRESS", help="Train the native runs as Ray tasks: a cluster "
+              "address (ray://head:10001, auto) or 'local'. Official runs stay local processes.")
 def run(preset: str, envs: tuple[str, ...], seeds: int, steps: int, out: Path, backend: str | None,
-        settings: tuple[str, ...], official_options: tuple[str, ...], parallel: int, side: str) -> None:
+        settings: tuple[str, ...], official_options: tuple[str, ...], parallel: int, side: str,
+        ray_address: str | None) -> None:
     """Train PRESET natively and with the official code on the same tasks and seeds, then wait for all runs.
 
     Running the same command again continues an interrupted campaign.
@@ -78,8 +81,9 @@ def run(preset: str, envs: tuple[str, ...], seeds: int, steps: int, out: Path, b
         official[name] = _value(text)
     if parallel < 1:
         raise ConfigError(f"--parallel must be at least 1; got {parallel}")
+    ray = None if ray_address is None else ({} if ray_address == "local" else {"address": ray_address})
     campaign = make_campaign(record.name, envs, range(seeds), steps, backend=backend, training=training,
-                             model=model, official=official)
+                             model=model, official=official, ray=ray)
     sides = ("native", "official") if side == "both" else (side,)
     results = run_campaign(campaign, out, parallel=parallel, sides=sides)
     echo_table([(r["side"], r["task"], r["seed"], r["status"] or "not started", r["run_dir"]) for r in results],

@@ -34,7 +34,9 @@ class Campaign:
 
     ``training`` holds TrainingConfig fields shared by both sides, ``model``
     config overrides for both sides, ``official`` the backend's options (its
-    python, checkout, flags).
+    python, checkout, flags). With ``ray`` (the ray backend's options, e.g.
+    ``{"address": "ray://head:10001"}``; ``{}`` for a local Ray) native runs are
+    Ray tasks; official runs are always local processes.
     """
 
     preset: str
@@ -45,6 +47,7 @@ class Campaign:
     training: dict[str, Any] = attrs.field(factory=dict, converter=_mapping)
     model: dict[str, Any] = attrs.field(factory=dict, converter=_mapping)
     official: dict[str, Any] = attrs.field(factory=dict, converter=_mapping)
+    ray: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -72,7 +75,8 @@ def official_backend(preset_name: str) -> str:
 
 def make_campaign(preset: str, tasks: Sequence[str], seeds: Sequence[int], steps: int, *,
                   backend: str | None = None, training: Mapping[str, Any] | None = None,
-                  model: Mapping[str, Any] | None = None, official: Mapping[str, Any] | None = None) -> Campaign:
+                  model: Mapping[str, Any] | None = None, official: Mapping[str, Any] | None = None,
+                  ray: Mapping[str, Any] | None = None) -> Campaign:
     """A checked campaign: the preset and backend exist, the backend runs the preset, the fields are valid."""
     from worldflux.config import check_field_names, make_config
     from worldflux.training.config import TrainingConfig
@@ -89,8 +93,11 @@ def make_campaign(preset: str, tasks: Sequence[str], seeds: Sequence[int], steps
         raise ConfigError(f"{', '.join(sorted(taken))} are set by the campaign itself, not by --set")
     check_field_names(TrainingConfig, training)
     make_config(TrainingConfig, {**training, "steps": steps})  # values are checked before anything starts
+    if ray is not None:
+        catalog().backend("ray")  # installed, or an error that says how to install it
     return Campaign(preset=record.name, backend=backend, tasks=tasks, seeds=[int(s) for s in seeds], steps=steps,
-                    training=training, model=model or {}, official=official or {})
+                    training=training, model=model or {}, official=official or {},
+                    ray=None if ray is None else dict(ray))
 
 
 def read_campaign(out: str | Path) -> Campaign:
@@ -119,11 +126,18 @@ def _start(campaign: Campaign, side: str, task: str, seed: int, run_dir: Path) -
     from worldflux.training.checkpoint import has_checkpoint
     from worldflux.training.rundir import RunDir
 
+    import torch
+
     config = {**campaign.training, "env": task, "seed": seed, "steps": campaign.steps, "run_dir": str(run_dir)}
     if side == "native":
         if has_checkpoint(RunDir(run_dir).checkpoint()):
-            return Trainer.resume(run_dir).submit()
-        model = create_for_env(campaign.preset, task, device=config.get("device", "cpu"), **campaign.model)
+            return Trainer.resume(run_dir).submit()  # on this machine, also in a Ray campaign
+        if campaign.ray is not None:
+            handle = create_world_model(campaign.preset, backend="ray", **campaign.ray, **campaign.model)
+            return Trainer(handle, TrainingConfig(**config, backend="ray")).submit()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the initial weights follow the run's seed, as `worldflux train` does
+            model = create_for_env(campaign.preset, task, device=config.get("device", "cpu"), **campaign.model)
         return Trainer(model, TrainingConfig(**config)).submit()
     if run_dir.exists():
         raise WorldFluxError(f"the official run {run_dir} was interrupted and the official code cannot resume "
