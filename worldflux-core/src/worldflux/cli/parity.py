@@ -22,16 +22,28 @@ def parity() -> None:
 @click.option("--checkout", type=click.Path(path_type=Path), help="Checkout of the official code.  "
               "[default: $WORLDFLUX_*_CHECKOUT]")
 @click.option("--keep", type=click.Path(path_type=Path), help="Keep the official fixture in this directory.")
+@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+              help="A model config field for both sides (repeatable), e.g. --set warmup=0.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def check(preset: str, python: str | None, checkout: Path | None, keep: Path | None, as_json: bool) -> None:
+def check(preset: str, python: str | None, checkout: Path | None, keep: Path | None, settings: tuple[str, ...],
+          as_json: bool) -> None:
     """Run the official code at PRESET's architecture and compare the native model with it, quantity by quantity.
 
     Exits 1 when a quantity is outside its tolerance.
     """
+    from worldflux.cli.train import split_settings
+    from worldflux.lazy import load_ref
     from worldflux.parity.check import check_preset
     from worldflux.parity.table import format_rows
+    from worldflux.state import catalog
 
-    rows = check_preset(preset, python=python, checkout=checkout, keep=keep)
+    record = catalog().resolve(preset)
+    fields = [f.name for f in attrs.fields(load_ref(record.config_class, provider=str(record.provider)))]
+    training, overrides = split_settings(settings, fields)
+    if training:
+        raise ConfigError(f"--set {', '.join(training)}: a parity check compares models; TrainingConfig fields "
+                          f"have no part in it")
+    rows = check_preset(preset, python=python, checkout=checkout, keep=keep, overrides=overrides)
     if as_json:
         echo_json([r.to_dict() for r in rows])
     else:
