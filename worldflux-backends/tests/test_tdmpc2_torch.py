@@ -103,15 +103,22 @@ def test_eval_csv_path(tmp_path):
 
 def test_options(no_env, monkeypatch):
     assert td.options() == {"python": None, "checkout": None, "allow_cpu": False, "timeout_s": None,
-                            "extra_args": []}
+                            "extra_args": [], "model_overrides": []}
     monkeypatch.setenv("WORLDFLUX_TDMPC2_PYTHON", "/env/python")
     monkeypatch.setenv("WORLDFLUX_TDMPC2_ALLOW_CPU", "1")
     opts = td.options({"checkout": "/src", "timeout_s": 60, "extra_args": ["mpc=false"]})
     assert opts == {"python": "/env/python", "checkout": "/src", "allow_cpu": True, "timeout_s": 60.0,
-                    "extra_args": ["mpc=false"]}
+                    "extra_args": ["mpc=false"], "model_overrides": []}
     assert td.options({"allow_cpu": False})["allow_cpu"] is False  # the option wins over the variable
     with pytest.raises(ConfigError, match="extra_args"):
         td.options({"extra_args": "mpc=false"})
+
+
+def test_shared_model_fields_become_official_overrides_and_others_are_refused(no_env):
+    assert td.options({"batch_size": 64, "lr": 1e-3, "mpc": False})["model_overrides"] == [
+        "batch_size=64", "lr=0.001", "mpc=false"]
+    with pytest.raises(ConfigError, match="not latent_dim, units .*the architecture is the official model_size"):
+        td.options({"latent_dim": 64, "units": 3})
 
 
 def test_translate():

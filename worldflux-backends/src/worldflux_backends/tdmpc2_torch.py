@@ -10,8 +10,10 @@ its working directory at ``RUN_DIR/official``. Where it is found:
   (option ``checkout=``, else ``$WORLDFLUX_TDMPC2_CHECKOUT``).
 
 Other options: ``timeout_s`` (seconds before the run is stopped and marked
-failed), ``extra_args`` (more hydra overrides, ``key=value``, applied last) and
-``allow_cpu``. The official code hard-codes ``cuda:0`` and asserts that CUDA is
+failed), ``extra_args`` (more hydra overrides, ``key=value``, applied last),
+``allow_cpu``, and the native config fields of :data:`MODEL_OVERRIDES`
+(``batch_size=64``, ``lr=...``), which become the official overrides of the same
+settings. The official code hard-codes ``cuda:0`` and asserts that CUDA is
 available, so without a GPU a launch is refused before anything starts. A user
 who has made the checkout CPU-capable (device strings set to ``cpu``, Adam
 ``capturable=False``, the CUDA assert in ``train.py`` removed) declares it with
@@ -44,6 +46,14 @@ EXP_NAME = "worldflux"
 PROBE_TIMEOUT_S = 120.0
 TRUE = ("1", "true", "yes", "on")
 
+OPTIONS = ("python", "checkout", "allow_cpu", "timeout_s", "extra_args")
+# Native TDMPC2Config fields that the official config.yaml has too (name there), beside the architecture, which the
+# official model_size fixes; set on create_world_model, they reach both sides of a comparison.
+MODEL_OVERRIDES = {name: name for name in (
+    "lr", "batch_size", "horizon", "rho", "consistency_coef", "reward_coef", "value_coef", "termination_coef",
+    "entropy_coef", "tau", "enc_lr_scale", "grad_clip_norm", "mpc", "iterations", "num_samples", "num_elites",
+    "num_pi_trajs", "temperature", "min_std", "max_std", "discount_denom", "discount_min", "discount_max",
+    "log_std_min", "log_std_max", "episodic", "dropout")}
 MODEL_SIZES = {
     "tdmpc2:1m": 1,
     "tdmpc2:5m": 5,
@@ -100,8 +110,17 @@ CUDA_MARKERS = (
 # --- options ------------------------------------------------------------------------------------------
 
 def options(metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The backend options: ``metadata`` (from ``create_world_model``) first, then the environment variables."""
+    """The backend options: ``metadata`` (from ``create_world_model``) first, then the environment variables.
+
+    Keys that are native TDMPC2Config fields of :data:`MODEL_OVERRIDES` become hydra overrides of the same
+    setting (``model_overrides``); any other unknown key is refused.
+    """
     metadata = dict(metadata or {})
+    unknown = sorted(set(metadata) - set(OPTIONS) - set(MODEL_OVERRIDES))
+    if unknown:
+        raise ConfigError(f"{NAME} takes the options {', '.join(OPTIONS)} and the model fields "
+                          f"{', '.join(MODEL_OVERRIDES)}, not {', '.join(unknown)} (the architecture is the "
+                          f"official model_size; extra_args passes any other hydra override)")
     allow = metadata.get("allow_cpu")
     if allow is None:
         allow = os.environ.get("WORLDFLUX_TDMPC2_ALLOW_CPU", "").strip().lower() in TRUE
@@ -115,7 +134,13 @@ def options(metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "allow_cpu": bool(allow),
         "timeout_s": None if timeout is None else float(timeout),
         "extra_args": list(extra),
+        "model_overrides": [f"{MODEL_OVERRIDES[k]}={_hydra(v)}" for k, v in sorted(metadata.items())
+                            if k in MODEL_OVERRIDES],
     }
+
+
+def _hydra(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def train_script(checkout: str | Path) -> Path | None:
@@ -284,7 +309,7 @@ def launch(handle: Any, config: Any) -> Any:
     from worldflux_backends.bridge import start_official_run
 
     opts = options(handle.metadata)
-    args = overrides(handle.model_id, config, opts["extra_args"])  # config errors first: they need no probe
+    args = overrides(handle.model_id, config, opts["model_overrides"] + opts["extra_args"])  # no probe needed
     missing, found = problems(opts)
     if missing:
         raise BackendError(f"Cannot launch {handle.model_id} on {NAME}: " + " ".join(missing))
