@@ -30,11 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = {"tdmpc2": ROOT / "worldflux-tdmpc2/tests/fixtures/official",
             "dreamerv3": ROOT / "worldflux-dreamer/tests/fixtures/official"}
 REPRODUCE_RTOL = 1e-6  # the same official code on the same machine kind: equal up to float rounding
-PROVENANCE = ("format", "format_version", "request", "official")  # what a fixture.json holds besides results
 
 
 def _scalars(data: object, prefix: str = "") -> dict[str, float]:
-    """Every number in a JSON tree, by its path (the request and provenance strings are skipped)."""
+    """Every number in a JSON tree (a fixture's ``scalars``: the official results), by its path."""
     if isinstance(data, dict):
         return {k: v for key, value in data.items() for k, v in _scalars(value, f"{prefix}{key}.").items()}
     if isinstance(data, list):
@@ -54,8 +53,8 @@ def reproduction_rows(committed: Path, fresh: Path) -> list:
                 rows.append(compare_arrays(f"array {name} (missing on one side)", np.zeros(1), np.full(1, np.inf)))
             elif old[name].dtype.kind in "fiub":
                 rows.append(compare_arrays(f"array {name}", old[name], new[name], REPRODUCE_RTOL))
-    old_scalars, new_scalars = (_scalars({k: v for k, v in json.loads((d / "fixture.json").read_text()).items()
-                                          if k not in PROVENANCE}) for d in (committed, fresh))
+    old_scalars, new_scalars = (_scalars(json.loads((d / "fixture.json").read_text()).get("scalars", {}))
+                                for d in (committed, fresh))
     for name in sorted(old_scalars):
         rows.append(compare_arrays(f"scalar {name}", old_scalars[name], new_scalars.get(name, np.inf),
                                    REPRODUCE_RTOL))
