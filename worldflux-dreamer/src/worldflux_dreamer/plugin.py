@@ -45,7 +45,13 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
         "dreamerv3:official_xl",
         description="The official default configuration (= size200m: deter 8192, 32x64 latents, width 1024, "
                     "CNN depth 64) in the proof-canonical role.",
-        surface="public", parity_role="proof-canonical", param_count=165_967_124, **common)
+        surface="public", parity_role="proof-canonical", param_count=165_967_124,
+        evidence=("parameters: equal to the official agent's at this size (conformance kit, 1% tolerance)",
+                  "CI: worldflux-dreamer/tests/test_parity.py matches fixtures recorded from the official code "
+                  "(embedding, observe/imagine steps, heads, each loss, parameters after one LaProp update)",
+                  "live: `worldflux parity check dreamerv3:official_xl` reruns the official code (docs/parity.md)",
+                  "learning: docs/parity/dreamerv3-size1m-cartpole (the same code at size1m)"),
+        **common)
     for alias, target in {"dreamer": "dreamerv3:size12m", "dreamerv3": "dreamerv3:size12m",
                           "dreamer-small": "dreamerv3:size12m", "dreamer-medium": "dreamerv3:size50m",
                           "dreamer-large": "dreamerv3:size200m"}.items():

@@ -36,7 +36,13 @@ PRESETS = [
     dict(name="tdmpc2:proof_5m", param_count=4_960_618, parity_role="proof-canonical", surface="public",
          config=OFFICIAL[5],
          description=f"The official 5M model ({_official(5)}) in the proof-canonical role: the preset that "
-                     f"parity evidence is about."),
+                     f"parity evidence is about.",
+         evidence=("CI: worldflux-tdmpc2/tests/test_parity.py matches fixtures recorded from the official code "
+                   "(losses, grad norm, parameters after 5 updates, MPPI plan; single-task, episodic, multi-task)",
+                   "live: `worldflux parity check tdmpc2:proof_5m` reruns the official code (docs/parity.md)",
+                   "checkpoints: an official 5M .pt converts to exactly its weights and gives the official Q "
+                   "values and plan (docs/parity.md)",
+                   "learning: docs/parity/tdmpc2-1m-cartpole-balance (the same code at the official 1M size)")),
     dict(name="tdmpc2:5m_legacy", param_count=1_369_962, parity_role="legacy-compatibility",
          config={"latent_dim": 256, "hidden_dim": 256},
          description="The API table's 256/256/5 network (latent 256, MLP 256, encoder 256x2, 5 Qs); "
