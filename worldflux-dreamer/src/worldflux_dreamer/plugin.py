@@ -49,7 +49,8 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
         evidence=("parameters: equal to the official agent's at this size (conformance kit, 1% tolerance)",
                   "CI: worldflux-dreamer/tests/test_parity.py matches fixtures recorded from the official code "
                   "(embedding, observe/imagine steps, heads, each loss, parameters after one LaProp update)",
-                  "live: `worldflux parity check dreamerv3:official_xl` reruns the official code (docs/parity.md)",
+                  "live: `worldflux parity check dreamerv3:official_xl`: forward pass and every loss term match; "
+                  "the first update differs where gradients are float32 noise (docs/parity.md)",
                   "learning: docs/parity/dreamerv3-size1m-cartpole (the same code at size1m)"),
         **common)
     for alias, target in {"dreamer": "dreamerv3:size12m", "dreamerv3": "dreamerv3:size12m",
