@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from worldflux import create_world_model
 from worldflux.training import Replay
+from worldflux_dreamer.agent import DreamerAgent
 
 
 def frame(env: gym.Env) -> np.ndarray:
@@ -40,7 +41,7 @@ def main() -> None:
     model = create_world_model("dreamerv3:size1m", obs_shape=(3, 64, 64), action_dim=2, discrete_actions=True,
                                lr=3e-4, warmup=100, batch_length=args.batch_length)
     c = model.config
-    opt = model.make_optimizer()
+    agent = DreamerAgent(model, 1)
     replay = Replay(2 * args.steps + 1, (3, 64, 64), 2, obs_dtype=np.uint8)  # +1 entry per episode end
 
     env.reset(seed=args.seed)
@@ -64,7 +65,7 @@ def main() -> None:
         budget += args.train_ratio / (c.batch_size * c.batch_length)
         while budget >= 1:
             batch = replay.sample(rng, c.batch_size, c.batch_length)
-            metrics = model.update(batch, opt)
+            metrics = agent.update(batch)
             budget -= 1
             updates += 1
             block.append([metrics[k] for k in ("loss/rec", "loss/rew", "loss/dyn")])

@@ -14,7 +14,7 @@ import torch
 from worldflux.log import log_to_stderr
 from worldflux.training import Trainer, TrainingConfig
 from worldflux.training.build import create_for_env
-from worldflux.training.metrics import read_metrics
+from worldflux.runs import read_metrics
 
 
 @attrs.frozen

@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from worldflux import create_world_model
 from worldflux.types import Batch
-from worldflux_tdmpc2.planner import Planner
+from worldflux_tdmpc2.agent import TDMPC2Agent
 
 
 def timed(fn: Callable[[], object], repeats: int) -> float:
@@ -57,8 +57,8 @@ def main() -> None:
     torch.manual_seed(0)
     model = create_world_model("tdmpc2:proof_5m", obs_shape=(args.obs_dim,), action_dim=args.action_dim)
     c = model.config
-    opts = model.make_optimizer()
-    planner = Planner(model)
+    agent = TDMPC2Agent(model, 1)
+    planner = agent.planner
     obs = torch.randn(1, args.obs_dim)
     first = torch.tensor([False])
     t = c.horizon + 1
@@ -67,7 +67,7 @@ def main() -> None:
                   reward=torch.randn(c.batch_size, t), is_first=torch.zeros(c.batch_size, t, dtype=torch.bool),
                   is_terminal=torch.zeros(c.batch_size, t, dtype=torch.bool))
     plan = lambda: planner.act(obs, first, explore=True)  # noqa: E731
-    update = lambda: model.update(batch, opts)  # noqa: E731
+    update = lambda: agent.update(batch)  # noqa: E731
     rate = matmul_rate()
     plan_flops, update_flops = flops(plan), flops(update)
     print(f"proof_5m: {model.num_parameters():,} parameters; obs {args.obs_dim}, action {args.action_dim}; "

@@ -25,7 +25,7 @@ def measure(model: str, threads: int) -> dict:
     import torch
 
     from worldflux.training import Trainer, TrainingConfig, create_for_env
-    from worldflux.training.metrics import read_metrics
+    from worldflux.runs import read_metrics
 
     torch.set_num_threads(threads)
     env, steps = RUNS[model]

@@ -13,7 +13,7 @@ import torch
 
 from worldflux.errors import WorldFluxError
 from worldflux.training.checkpoint import load_checkpoint, save_checkpoint
-from worldflux.training.metrics import read_metrics
+from worldflux.runs import read_metrics
 
 from training_helpers import comparable
 

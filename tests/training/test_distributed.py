@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from worldflux.training.checkpoint import load_checkpoint
-from worldflux.training.metrics import read_metrics
+from worldflux.runs import read_metrics
 
 
 def test_two_gloo_workers_train_one_model(tmp_path: Path) -> None:

@@ -20,6 +20,6 @@ def test_every_export_is_an_object_even_after_every_submodule_is_imported() -> N
 
 
 def test_job_control_does_not_import_torch() -> None:
-    code = "import sys, worldflux.training.jobs, worldflux_backends.bridge; print('torch' in sys.modules)"
+    code = "import sys, worldflux.runs, worldflux_backends.bridge; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

@@ -10,7 +10,7 @@ import pytest
 from worldflux import create_world_model
 from worldflux.errors import ConfigError
 from worldflux.training import Trainer, TrainingConfig
-from worldflux.training.metrics import read_metrics
+from worldflux.runs import read_metrics
 
 from training_helpers import short_run, tiny_model
 

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 
 from worldflux import create_world_model
@@ -180,13 +181,13 @@ def test_check_names_the_official_requirements_the_interpreter_lacks(tmp_path: P
     fake = _fake_checkout(tmp_path)
     monkeypatch.setenv(CHECKOUT_VAR, str(fake))
     monkeypatch.setenv(PYTHON_VAR, sys.executable)
-    monkeypatch.setattr(dv3, "REQUIRED_MODULES", ("json", "worldflux_no_such_module"))
+    monkeypatch.setattr(dv3, "CODE", attrs.evolve(dv3.CODE, required_modules=("json", "worldflux_no_such_module")))
     assert check() == [
         f"The DreamerV3 Python {sys.executable} cannot import worldflux_no_such_module: install the official "
         f"requirements into that environment (for CPU: pip install \"jax[cpu]==0.4.33\" \"numpy<2\" "
         f"\"elements>=3.19.1\" \"ninjax>=3.5.1\" \"portal>=3.5.0\" optax chex einops ruamel.yaml cloudpickle "
         f"psutil pillow gym==0.25.2); see docs/backends.md."]
-    monkeypatch.setattr(dv3, "REQUIRED_MODULES", ("json",))
+    monkeypatch.setattr(dv3, "CODE", attrs.evolve(dv3.CODE, required_modules=("json",)))
     assert check() == []
 
 
@@ -249,7 +250,7 @@ def _fake_checkout(root: Path) -> Path:
 
 def test_fake_official_checkout_runs_as_a_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checkout = _fake_checkout(tmp_path)
-    monkeypatch.setattr(dv3, "REQUIRED_MODULES", ("json",))
+    monkeypatch.setattr(dv3, "CODE", attrs.evolve(dv3.CODE, required_modules=("json",)))
     h = create_world_model("dreamerv3:size12m", backend=NAME, python=sys.executable, checkout=str(checkout))
     run_dir = tmp_path / "run"
     job = Trainer(h, TrainingConfig(env="CartPole-v1", steps=40, seed=1, run_dir=str(run_dir))).submit()

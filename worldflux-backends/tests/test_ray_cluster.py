@@ -12,10 +12,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from worldflux.backends import OfficialBackendHandle
+from worldflux.backends import DelegatedHandle
 from worldflux.errors import WorldFluxError
 from worldflux.training import TrainingConfig, get_job, list_jobs
-from worldflux.training.jobs import Job
+from worldflux.runs import Job
 from worldflux_backends import ray_cluster
 
 TINY = {"batch_size": 8, "num_samples": 16, "num_elites": 4, "num_pi_trajs": 2, "iterations": 1}
@@ -71,7 +71,7 @@ def test_a_seeds_campaign_runs_as_ray_jobs_into_their_run_directories(ray_local:
 
 
 def test_cancel_of_a_running_ray_job_checkpoints_and_ends_its_process_group(ray_local: Any, tmp_path: Path) -> None:
-    handle = OfficialBackendHandle(backend="ray", model_id="tdmpc2:ci", profile="ci", device="cpu",
+    handle = DelegatedHandle(backend="ray", model_id="tdmpc2:ci", profile="ci", device="cpu",
                                    metadata={**TINY, "num_cpus": 2})
     job = ray_cluster.launch(handle, _config(tmp_path / "long", steps=100_000, backend="ray"))
     assert isinstance(job, ray_cluster.RayJob)

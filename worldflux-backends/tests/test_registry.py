@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from worldflux import OfficialBackendHandle, create_world_model
+from worldflux import DelegatedHandle, OfficialBackendHandle, create_world_model
 from worldflux.errors import BackendError, ConfigError
 from worldflux.state import catalog
 from worldflux.training import Trainer, TrainingConfig
@@ -26,6 +26,11 @@ def test_a_handle_names_backend_preset_profile_and_options() -> None:
     assert isinstance(handle, OfficialBackendHandle)
     assert handle.to_dict() == {"backend": "worldflux_dreamerv3_jax_subprocess", "model_id": "dreamerv3:official_xl",
                                 "profile": "official_xl", "device": "cuda", "metadata": {"checkout": "/opt/dreamerv3"}}
+
+
+def test_ray_is_delegated_execution_but_not_an_official_implementation() -> None:
+    handle = create_world_model("tdmpc2:ci", backend="ray")
+    assert isinstance(handle, DelegatedHandle) and not isinstance(handle, OfficialBackendHandle)
 
 
 @pytest.mark.parametrize("backend,preset,accepted", [

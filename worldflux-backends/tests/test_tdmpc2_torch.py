@@ -12,7 +12,7 @@ import pytest
 from worldflux.backends import OfficialBackendHandle
 from worldflux.errors import BackendError, ConfigError
 from worldflux.training.config import TrainingConfig
-from worldflux_backends import bridge, tdmpc2_torch as td
+from worldflux_backends import bridge, official, tdmpc2_torch as td
 
 ENV_VARS = ("WORLDFLUX_TDMPC2_PYTHON", "WORLDFLUX_TDMPC2_CHECKOUT", "WORLDFLUX_TDMPC2_ALLOW_CPU")
 
@@ -102,23 +102,24 @@ def test_eval_csv_path(tmp_path):
 
 
 def test_options(no_env, monkeypatch):
-    assert td.options() == {"python": None, "checkout": None, "allow_cpu": False, "timeout_s": None,
-                            "extra_args": [], "model_overrides": []}
+    s = official.settings(td.CODE)
+    assert (s.python, s.checkout, s.timeout_s, td.allow_cpu(s), td.extra_args(s)) == (None, None, None, False, [])
     monkeypatch.setenv("WORLDFLUX_TDMPC2_PYTHON", "/env/python")
     monkeypatch.setenv("WORLDFLUX_TDMPC2_ALLOW_CPU", "1")
-    opts = td.options({"checkout": "/src", "timeout_s": 60, "extra_args": ["mpc=false"]})
-    assert opts == {"python": "/env/python", "checkout": "/src", "allow_cpu": True, "timeout_s": 60.0,
-                    "extra_args": ["mpc=false"], "model_overrides": []}
-    assert td.options({"allow_cpu": False})["allow_cpu"] is False  # the option wins over the variable
+    s = official.settings(td.CODE, {"checkout": "/src", "timeout_s": 60, "extra_args": ["mpc=false"]})
+    assert (s.python, s.checkout, s.timeout_s, td.allow_cpu(s), td.extra_args(s)) == (
+        "/env/python", "/src", 60.0, True, ["mpc=false"])
+    assert s.python_source == "WORLDFLUX_TDMPC2_PYTHON" and s.checkout_source == "the checkout= option"
+    assert td.allow_cpu(official.settings(td.CODE, {"allow_cpu": False})) is False  # the option wins
     with pytest.raises(ConfigError, match="extra_args"):
-        td.options({"extra_args": "mpc=false"})
+        td.extra_args(official.settings(td.CODE, {"extra_args": "mpc=false"}))
 
 
 def test_shared_model_fields_become_official_overrides_and_others_are_refused(no_env):
-    assert td.options({"batch_size": 64, "lr": 1e-3, "mpc": False})["model_overrides"] == [
-        "batch_size=64", "lr=0.001", "mpc=false"]
+    s = official.settings(td.CODE, {"batch_size": 64, "lr": 1e-3, "mpc": False})
+    assert td.model_overrides(s) == ["batch_size=64", "lr=0.001", "mpc=false"]
     with pytest.raises(ConfigError, match="not latent_dim, units .*the architecture is the official model_size"):
-        td.options({"latent_dim": 64, "units": 3})
+        official.settings(td.CODE, {"latent_dim": 64, "units": 3})
 
 
 def test_translate():
@@ -136,15 +137,16 @@ def test_translate():
 def test_check_points_nowhere(no_env):
     messages = td.check()
     assert len(messages) == 2
-    assert "WORLDFLUX_TDMPC2_PYTHON" in messages[0] and "WORLDFLUX_TDMPC2_CHECKOUT" in messages[1]
+    assert "WORLDFLUX_TDMPC2_CHECKOUT" in messages[0] and "WORLDFLUX_TDMPC2_PYTHON" in messages[1]
 
 
 def test_check_bad_paths(no_env, monkeypatch, tmp_path):
     monkeypatch.setenv("WORLDFLUX_TDMPC2_PYTHON", str(tmp_path / "nope" / "python"))
     monkeypatch.setenv("WORLDFLUX_TDMPC2_CHECKOUT", str(tmp_path))
     messages = td.check()
-    assert "is not an executable file" in messages[0]
-    assert "holds no tdmpc2/train.py" in messages[1]
+    assert messages[0] == (f"{tmp_path / 'tdmpc2' / 'train.py'} not found: WORLDFLUX_TDMPC2_CHECKOUT must be the "
+                           f"root of a clone of https://github.com/nicklashansen/tdmpc2; see docs/backends.md.")
+    assert "is not an executable file" in messages[1]
 
 
 def test_check_reports_a_broken_interpreter(no_env, monkeypatch, fake_install):
@@ -159,20 +161,22 @@ def test_check_missing_modules_and_gpu(no_env, monkeypatch, fake_install):
     python, checkout = fake_install
     monkeypatch.setenv("WORLDFLUX_TDMPC2_PYTHON", str(python))
     monkeypatch.setenv("WORLDFLUX_TDMPC2_CHECKOUT", str(checkout))
-    monkeypatch.setattr(td, "probe", lambda python: {"missing": ["torchrl (ModuleNotFoundError: x)"], "cuda": False})
-    modules, gpu = td.check()
-    assert "cannot import torchrl" in modules
+    monkeypatch.setattr(official, "probe", lambda code, python: {"version": [3, 11], "missing": ["torchrl"],
+                                                                 "cuda": False})
+    (modules,) = td.check()  # the environment first
+    assert f"The TD-MPC2 Python {python} cannot import torchrl: install the official requirements" in modules
+    monkeypatch.setattr(official, "probe", lambda code, python: {"version": [3, 11], "missing": [], "cuda": False})
+    (gpu,) = td.check()
     assert "No CUDA GPU" in gpu and "WORLDFLUX_TDMPC2_ALLOW_CPU=1" in gpu
     monkeypatch.setenv("WORLDFLUX_TDMPC2_ALLOW_CPU", "1")  # declared CPU-capable, but the checkout is not
-    assert "still requires CUDA" in td.check()[1]
+    assert "still requires CUDA" in td.check()[0]
     (checkout / "tdmpc2" / "train.py").write_text("import torch\n")
-    monkeypatch.setattr(td, "probe", lambda python: {"missing": [], "cuda": False})
     assert td.check() == []
 
 
 def test_launch_refuses_without_gpu_before_starting_anything(no_env, monkeypatch, fake_install, tmp_path):
     python, checkout = fake_install
-    monkeypatch.setattr(td, "probe", lambda python: {"missing": [], "cuda": False})
+    monkeypatch.setattr(official, "probe", lambda code, python: {"version": [3, 11], "missing": [], "cuda": False})
 
     def started(*args, **kwargs):
         raise AssertionError("a process was started")
@@ -188,7 +192,7 @@ def test_launch_refuses_without_gpu_before_starting_anything(no_env, monkeypatch
 
 
 def test_launch_refuses_unsupported_env_before_probing(no_env, monkeypatch, tmp_path):
-    monkeypatch.setattr(td, "probe", lambda python: pytest.fail("probed"))
+    monkeypatch.setattr(official, "probe", lambda code, python: pytest.fail("probed"))
     with pytest.raises(ConfigError, match="Pendulum-v1"):
         td.launch(handle(), TrainingConfig(env="Pendulum-v1", run_dir=str(tmp_path / "run")))
 

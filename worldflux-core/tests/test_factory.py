@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from worldflux import OfficialBackendHandle, WorldModel, create_world_model
+from worldflux import DelegatedHandle, OfficialBackendHandle, WorldModel, create_world_model
 from worldflux.errors import BackendError, ConfigError, DeviceError, UnknownModelError, WorldFluxError
 
 BACKEND_PLUGIN = '''
@@ -100,7 +100,7 @@ def test_backend_returns_a_handle(plugins):
     plugins.add("worldflux-remote", "remote_plugin", {"remote_plugin.py": BACKEND_PLUGIN})
     plugins.load()
     handle = create_world_model("toy", backend="remote", device="cuda", checkout="/opt/x")
-    assert isinstance(handle, OfficialBackendHandle)
+    assert isinstance(handle, DelegatedHandle) and not isinstance(handle, OfficialBackendHandle)  # no official
     assert handle.to_dict() == {"backend": "toy_remote", "model_id": "toy:tiny", "profile": "tiny",
                                 "device": "cuda", "metadata": {"checkout": "/opt/x"}}
     with pytest.raises(BackendError, match="Backend 'toy_remote' does not run 'toy:wide'; it accepts: toy:tiny"):

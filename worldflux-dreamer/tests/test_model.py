@@ -8,6 +8,7 @@ import torch
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
 from worldflux.types import Batch
+from worldflux_dreamer.agent import DreamerAgent
 from worldflux_dreamer.normalize import PercentileNormalizer
 
 # (deter, latents, classes, hidden, units, CNN depth): danijar/dreamerv3 configs.yaml sizeXm, 32 latents each
@@ -100,11 +101,11 @@ def test_percentile_normalizer():
 def test_training_steps_reduce_the_world_model_loss(spec):
     torch.manual_seed(0)
     model = create_world_model("dreamer:ci", warmup=0, lr=1e-3, **spec)
-    opt = model.make_optimizer()
+    agent = DreamerAgent(model, 1)
     batch = _batch(model)
     first = None
     for _ in range(15):
-        metrics = model.update(batch, opt)
+        metrics = agent.update(batch)
         rec = metrics["loss/rec"].item() + metrics["loss/rew"].item()
         first = first if first is not None else rec
     assert rec < 0.9 * first

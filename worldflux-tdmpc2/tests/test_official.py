@@ -267,7 +267,7 @@ def test_multitask_model_masks_missing_actions_and_keeps_the_task_in_its_state()
     assert model.task_emb.max_norm == 1 and model.task_emb.weight.abs().max() <= 0.02
     state = model.encode({"obs": torch.randn(4, 7), "task": torch.tensor([0, 1, 1, 0])})
     assert state["task"].tolist() == [0, 1, 1, 0]
-    action, mean, _, scaled = model.policy(state["z"], state["task"])
+    action, mean, _, scaled = model.policy_sample(state["z"], state["task"])
     assert (action[1:3, 1:] == 0).all() and (mean[1:3, 1:] == 0).all() and (action[[0, 3]] != 0).all()
     step = model.predict(state, action)
     assert torch.equal(step.state["task"], state["task"]) and model.value(step.state).shape == (4,)

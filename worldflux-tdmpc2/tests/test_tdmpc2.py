@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
 from worldflux.types import Batch
+from worldflux_tdmpc2.agent import TDMPC2Agent
 from worldflux_tdmpc2.functional import make_bins, two_hot, two_hot_inv
 from worldflux_tdmpc2.layers import SimNorm
 from worldflux_tdmpc2.mppi import mppi
@@ -168,13 +169,14 @@ def test_planner_warm_starts_and_explores_only_when_asked():
 def test_update_runs_the_official_step_and_learns_a_fixed_batch():
     torch.manual_seed(0)
     model = create_world_model("tdmpc2:ci", obs_shape=(5,), action_dim=2, lr=3e-3)
-    opts = model.make_optimizer()
-    assert opts[0].param_groups[0]["lr"] == pytest.approx(3e-3 * 0.3) and opts[1].defaults["eps"] == 1e-5
+    agent = TDMPC2Agent(model, 1)
+    assert agent.model_optimizer.param_groups[0]["lr"] == pytest.approx(3e-3 * 0.3)
+    assert agent.pi_optimizer.defaults["eps"] == 1e-5
     batch = Batch(obs=torch.randn(16, 4, 5), action=torch.rand(16, 4, 2) * 2 - 1, reward=torch.rand(16, 4),
                   is_first=torch.zeros(16, 4, dtype=torch.bool), is_terminal=torch.zeros(16, 4, dtype=torch.bool))
-    first = model.update(batch, opts)
+    first = agent.update(batch)
     for _ in range(60):
-        last = model.update(batch, opts)
+        last = agent.update(batch)
     assert last["reward"] < 0.5 * first["reward"]
     assert not model.training
 

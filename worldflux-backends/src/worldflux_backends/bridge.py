@@ -25,8 +25,8 @@ from typing import Any, Callable, Sequence
 
 from worldflux.lazy import load_ref
 from worldflux.atomic import write_json_atomic
-from worldflux.training.jobs import Job, launch, write_status
-from worldflux.training.metrics import METRICS_FILE
+from worldflux.runs import Job, launch, write_status
+from worldflux.runs import METRICS_FILE
 
 BACKEND_FILE = "backend.json"
 GRACE_S = 10.0

@@ -11,26 +11,23 @@ official ``metrics.jsonl`` into the run's native metrics (:func:`translate`).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from worldflux.backends import OfficialBackendHandle
 from worldflux.config import config_to_dict
-from worldflux.errors import BackendError, ConfigError
+from worldflux.errors import ConfigError
+from worldflux_backends import official
 
 if TYPE_CHECKING:  # worldflux.training imports torch: only launch() needs it, not check() or translate()
+    from worldflux.backends import OfficialBackendHandle
+    from worldflux.runs import Job
     from worldflux.training.config import TrainingConfig
-    from worldflux.training.jobs import Job
 
 NAME = "worldflux_dreamerv3_jax_subprocess"
 ALIAS = "official_dreamerv3_jax_subprocess"
 PYTHON_VAR = "WORLDFLUX_DREAMERV3_PYTHON"
 CHECKOUT_VAR = "WORLDFLUX_DREAMERV3_CHECKOUT"
-DOCS = "see docs/backends.md"
-OPTIONS = ("python", "checkout", "timeout_s", "extra_flags")
 # Native DreamerV3Config fields that may be changed on the official side too, and the official flag of each.
 # The architecture comes from the preset's official size config; other fields keep the official defaults.
 MODEL_FLAGS = {
@@ -41,8 +38,16 @@ MODEL_FLAGS = {
     "slow_rate": "--agent.slowvalue.rate", "free_nats": "--agent.dyn.rssm.free_nats",
 }
 OFFICIAL_DIR = "official"  # the official --logdir, inside the run directory
-REQUIRED_MODULES = ("jax", "elements", "ninjax", "portal", "optax", "chex", "einops", "ruamel.yaml")
-IMPORT_TIMEOUT_S = 60.0
+CODE = official.OfficialCode(
+    name=NAME, label="DreamerV3", repository="https://github.com/danijar/dreamerv3", entries=("dreamerv3/main.py",),
+    python_var=PYTHON_VAR, checkout_var=CHECKOUT_VAR,
+    required_modules=("jax", "elements", "ninjax", "portal", "optax", "chex", "einops", "ruamel.yaml"),
+    install_hint='for CPU: pip install "jax[cpu]==0.4.33" "numpy<2" "elements>=3.19.1" "ninjax>=3.5.1" '
+                 '"portal>=3.5.0" optax chex einops ruamel.yaml cloudpickle psutil pillow gym==0.25.2',
+    options=("extra_flags",), model_fields=tuple(MODEL_FLAGS),
+    refusal_hint="the architecture comes from the official size config; use TrainingConfig.backend_profile or "
+                 "extra_flags",
+    min_python=(3, 11), probe_env={"JAX_PLATFORMS": "cpu"}, probe_timeout_s=60.0)
 # Official task suites (the part of --task before the first "_"), passed through unchanged.
 SUITES = ("dummy", "gym", "dm", "crafter", "dmc", "atari", "atari100k", "dmlab", "minecraft", "loconav",
           "pinpad", "langroom", "procgen", "bsuite", "memmaze")
@@ -57,71 +62,7 @@ NON_RECONSTRUCTION = ("dyn", "rep", "rew", "con", "policy", "value", "repval")
 
 def check() -> list[str]:
     """What this machine lacks to run the official DreamerV3 as configured by the environment variables."""
-    return missing(os.environ.get(PYTHON_VAR) or None, os.environ.get(CHECKOUT_VAR) or None,
-                   python_source=PYTHON_VAR, checkout_source=CHECKOUT_VAR)
-
-
-def missing(python: str | None, checkout: str | None, *, python_source: str = PYTHON_VAR,
-            checkout_source: str = CHECKOUT_VAR) -> list[str]:
-    """Actionable messages for what is missing to run with ``python`` and ``checkout`` (empty: nothing)."""
-    problems = []
-    if not checkout:
-        problems.append(f"No checkout of the official DreamerV3 is set: clone https://github.com/danijar/dreamerv3 "
-                        f"and set {CHECKOUT_VAR} (or pass checkout=... to create_world_model) to it; {DOCS}.")
-    elif not (Path(checkout).expanduser() / "dreamerv3" / "main.py").is_file():
-        problems.append(f"{Path(checkout).expanduser() / 'dreamerv3' / 'main.py'} not found: {checkout_source} "
-                        f"must be the root of a clone of https://github.com/danijar/dreamerv3; {DOCS}.")
-    if not python:
-        problems.append(f"No Python for the official DreamerV3 is set: set {PYTHON_VAR} (or pass python=... to "
-                        f"create_world_model) to the interpreter of an environment with its requirements; {DOCS}.")
-        return problems
-    exe = Path(python).expanduser()
-    if not (exe.is_file() and os.access(exe, os.X_OK)):
-        problems.append(f"The DreamerV3 Python {python} (from {python_source}) is not an executable file; "
-                        f"set it to the interpreter of an environment with the official requirements; {DOCS}.")
-        return problems
-    problems.extend(_probe(str(exe), python_source))
-    return problems
-
-
-_PROBE = """
-import importlib, sys
-bad = []
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-    except Exception:
-        bad.append(name)
-print("%d.%d|%s" % (sys.version_info[0], sys.version_info[1], ",".join(bad)))
-"""
-
-
-def _probe(python: str, source: str) -> list[str]:
-    """One subprocess: the interpreter's version and which official requirements it cannot import."""
-    try:
-        out = subprocess.run([python, "-c", _PROBE, *REQUIRED_MODULES], capture_output=True, text=True,
-                             timeout=IMPORT_TIMEOUT_S, stdin=subprocess.DEVNULL,
-                             env={**os.environ, "JAX_PLATFORMS": "cpu"})
-    except subprocess.TimeoutExpired:
-        return [f"The DreamerV3 Python {python} (from {source}) did not import jax within {IMPORT_TIMEOUT_S:.0f} s; "
-                f"check that environment; {DOCS}."]
-    except OSError as exc:
-        return [f"The DreamerV3 Python {python} (from {source}) could not be started ({exc}); {DOCS}."]
-    fields = out.stdout.strip().splitlines()[-1].split("|") if out.returncode == 0 and out.stdout.strip() else []
-    if len(fields) != 2:
-        tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
-        return [f"The DreamerV3 Python {python} (from {source}) failed to run a version check: {tail[0]}; {DOCS}."]
-    version, bad = fields
-    problems = []
-    if tuple(int(v) for v in version.split(".")) < (3, 11):
-        problems.append(f"The DreamerV3 Python {python} is Python {version}; the official code needs 3.11 or "
-                        f"newer; {DOCS}.")
-    if bad:
-        problems.append(f"The DreamerV3 Python {python} cannot import {bad.replace(',', ', ')}: install the official "
-                        f"requirements into that environment (for CPU: pip install \"jax[cpu]==0.4.33\" \"numpy<2\" "
-                        f"\"elements>=3.19.1\" \"ninjax>=3.5.1\" \"portal>=3.5.0\" optax chex einops ruamel.yaml "
-                        f"cloudpickle psutil pillow gym==0.25.2); {DOCS}.")
-    return problems
+    return official.problems(CODE, official.settings(CODE))[0]
 
 
 # --- mapping to official flags ----------------------------------------------------------------------
@@ -230,54 +171,27 @@ def official_command(handle: OfficialBackendHandle, config: TrainingConfig, *, p
 # --- launching ----------------------------------------------------------------------------------------
 
 
-def _options(handle: OfficialBackendHandle) -> dict[str, Any]:
-    meta: Mapping[str, Any] = handle.metadata
-    unknown = sorted(set(meta) - set(OPTIONS) - set(MODEL_FLAGS))
-    if unknown:
-        raise ConfigError(f"the official DreamerV3 backend takes the options {', '.join(OPTIONS)} and the model "
-                          f"fields {', '.join(MODEL_FLAGS)}, not {', '.join(unknown)} (the architecture comes from "
-                          f"the official size config; use TrainingConfig.backend_profile or extra_flags)")
-    extra = meta.get("extra_flags") or []
-    if isinstance(extra, str):
-        extra = extra.split()
-    timeout = meta.get("timeout_s")
-    return {"python": meta.get("python") or os.environ.get(PYTHON_VAR) or None,
-            "checkout": meta.get("checkout") or os.environ.get(CHECKOUT_VAR) or None,
-            "python_source": "the python= option" if meta.get("python") else PYTHON_VAR,
-            "checkout_source": "the checkout= option" if meta.get("checkout") else CHECKOUT_VAR,
-            "extra_flags": [str(f) for f in extra],
-            "timeout_s": None if timeout is None else float(timeout),
-            "model_changes": {k: v for k, v in meta.items() if k in MODEL_FLAGS}}
-
-
 def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Job:
     """Start the official DreamerV3 for ``handle`` and ``config`` under the bridge; returns its Job."""
-    from worldflux.training.jobs import refuse_busy
-    from worldflux.training.rundir import RunDir, default_run_dir
-    from worldflux_backends.bridge import start_official_run
+    def plan(s: official.Settings, script: Path, run_dir: Path) -> official.Plan:
+        if not config.env:
+            raise ConfigError("TrainingConfig.env is required to run the official DreamerV3 (e.g. env='CartPole-v1')")
+        extra = s.extra.get("extra_flags") or []
+        logdir = run_dir / OFFICIAL_DIR
+        checkout = script.parent.parent
+        configs_file = checkout / "dreamerv3" / "configs.yaml"
+        command, env = official_command(
+            handle, config, python=str(Path(s.python or "python").expanduser()), checkout=str(checkout),
+            logdir=logdir, device=config.device if config.device != "cpu" else handle.device,
+            extra_flags=[str(f) for f in (extra.split() if isinstance(extra, str) else extra)],
+            available=config_names(checkout) if configs_file.is_file() else None, model_changes=s.model_changes)
+        return official.Plan(command=command, cwd=checkout, env=env, metrics_file=logdir / "metrics.jsonl",
+                             translate="worldflux_backends.dreamerv3_jax:translate",
+                             info={"handle": handle.to_dict(), "training": config_to_dict(config),
+                                   "official_logdir": str(logdir),
+                                   "resumes": (logdir / "ckpt" / "latest").exists()})
 
-    opts = _options(handle)
-    if not config.env:
-        raise ConfigError("TrainingConfig.env is required to run the official DreamerV3 (e.g. env='CartPole-v1')")
-    problems = missing(opts["python"], opts["checkout"], python_source=opts["python_source"],
-                       checkout_source=opts["checkout_source"])
-    if problems:
-        raise BackendError(f"{NAME} cannot run on this machine:\n- " + "\n- ".join(problems))
-    run = RunDir(config.run_dir or default_run_dir(handle.model_id, config.env))
-    refuse_busy(run.path)
-    run_dir = run.path.resolve()
-    logdir = run_dir / OFFICIAL_DIR
-    device = config.device if config.device != "cpu" else handle.device
-    command, env = official_command(handle, config, python=str(Path(opts["python"]).expanduser()),
-                                    checkout=opts["checkout"], logdir=logdir, device=device,
-                                    extra_flags=opts["extra_flags"], available=config_names(opts["checkout"]),
-                                    model_changes=opts["model_changes"])
-    info = {"handle": handle.to_dict(), "training": config_to_dict(config), "official_logdir": str(logdir),
-            "resumes": (logdir / "ckpt" / "latest").exists()}
-    return start_official_run(run_dir, command=command, cwd=str(Path(opts["checkout"]).expanduser()), env=env,
-                              metrics_file=logdir / "metrics.jsonl",
-                              translate="worldflux_backends.dreamerv3_jax:translate",
-                              timeout_s=opts["timeout_s"], kind=NAME, info=info)
+    return official.launch(CODE, handle, config, plan)
 
 
 # --- metrics ------------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""The ``ray`` backend: native WorldFlux training runs on a Ray cluster, each a :class:`~worldflux.training.jobs.Job`.
+"""The ``ray`` backend: native WorldFlux training runs on a Ray cluster, each a :class:`~worldflux.runs.Job`.
 
 The driver (this process) builds the native model, writes the run directory
 (``run.json``, ``model/``), a provisional ``job.json`` without a pid and
 ``status.json`` = ``queued``, registers the job in its ``$WORLDFLUX_HOME/jobs``,
 and submits one Ray task per run. The task, on a Ray worker node, starts the
 native worker (``python -m worldflux.training.worker RUN_DIR``) with
-:func:`worldflux.training.jobs.launch` - an ordinary process job there, in its
+:func:`worldflux.runs.launch` - an ordinary process job there, in its
 own process group - and waits for it. Metrics, logs, checkpoints and status
 land in the run directory, so on a multi-node cluster the run directories must
 be on a filesystem shared by the driver and the workers (NFS, a mounted bucket).
@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from worldflux.config import evolve_config
 from worldflux.errors import ConfigError
-from worldflux.training.jobs import ACTIVE, DONE, Job, write_status
+from worldflux.runs import ACTIVE, DONE, Job, write_status
 
 if TYPE_CHECKING:
-    from worldflux.backends import OfficialBackendHandle
+    from worldflux.backends import DelegatedHandle
     from worldflux.training.config import TrainingConfig
 
 INSTALL_HINT = 'the ray backend needs the `ray` package: pip install "ray[default]" (add [client] for ray:// addresses)'
@@ -63,7 +63,8 @@ def run_on_node(run_dir: str, home: str | None) -> str:
     ``home`` is the driver's ``$WORLDFLUX_HOME``: the job is registered there when this node can write it.
     A ``ray.cancel`` of this task (a KeyboardInterrupt here) cancels the job: SIGTERM, checkpoint, cancelled.
     """
-    from worldflux.training.jobs import launch, worker_command
+    from worldflux.runs import launch as launch_job
+    from worldflux.training import worker_command
 
     run = Path(run_dir)
     if Job(run).status() == "cancelled":  # cancelled while queued, by a process without the ObjectRef
@@ -74,7 +75,7 @@ def run_on_node(run_dir: str, home: str | None) -> str:
             os.environ["WORLDFLUX_HOME"] = home
         except OSError:
             pass  # not shared with this node: the job is registered in this node's home only
-    job = launch(run, worker_command(run), kind="ray")
+    job = launch_job(run, worker_command(run), kind="ray")
     process = job._process  # this task's child: it reaps it, else it stays a zombie in the long-lived Ray worker
     try:
         while (status := job.status()) in ACTIVE:
@@ -175,11 +176,9 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     import torch
 
     from worldflux.atomic import write_json_atomic
-    from worldflux.training.build import create_for_env
-    from worldflux.training.config import NATIVE_BACKEND
-    from worldflux.training.jobs import prepare_run, register_job
-    from worldflux.training.rundir import default_run_dir
-    from worldflux.training.trainer import Trainer
+    from worldflux.records import NATIVE_BACKEND
+    from worldflux.runs import default_run_dir, register_job
+    from worldflux.training import Trainer, create_for_env, prepare_run
 
     if config.env is None:
         raise ConfigError("TrainingConfig.env is required: a gymnasium id such as 'Pendulum-v1' or "
@@ -206,7 +205,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
     return RayJob(run.path, task.remote(str(run.path), os.environ.get("WORLDFLUX_HOME")))
 
 
-def launch(handle: OfficialBackendHandle, config: TrainingConfig) -> Any:
+def launch(handle: DelegatedHandle, config: TrainingConfig) -> Any:
     """The backend's launcher: ``Trainer(create_world_model(name, backend="ray", ...), config).submit()``.
 
     ``handle.metadata`` holds the model overrides and the backend options ``address``, ``num_cpus``
@@ -223,7 +222,7 @@ def submit_many(model: str, envs: list[str], seeds: list[int], config: TrainingC
     Runs go to ``config.run_dir/<model>-<env>-seed<seed>`` (or ``runs/<model>-<env>-seed<seed>-<time>``);
     ``overrides`` are model overrides and backend options, as for ``create_world_model(..., backend="ray")``.
     """
-    from worldflux.training.rundir import default_run_dir, slug
+    from worldflux.runs import default_run_dir, slug
 
     jobs = []
     for env in envs:

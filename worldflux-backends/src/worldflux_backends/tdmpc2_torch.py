@@ -29,24 +29,19 @@ in the run's ``logs.txt``. :func:`translate` turns both into native records:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
 from worldflux.errors import BackendError, ConfigError
+from worldflux_backends import official
 
 NAME = "official_tdmpc2_torch_subprocess"
-KIND = NAME
 TRANSLATE = "worldflux_backends.tdmpc2_torch:translate"
 EXP_NAME = "worldflux"
-PROBE_TIMEOUT_S = 120.0
 TRUE = ("1", "true", "yes", "on")
-
-OPTIONS = ("python", "checkout", "allow_cpu", "timeout_s", "extra_args")
 # Native TDMPC2Config fields that the official config.yaml has too (name there), beside the architecture, which the
 # official model_size fixes; set on create_world_model, they reach both sides of a comparison.
 MODEL_OVERRIDES = {name: name for name in (
@@ -78,25 +73,18 @@ SUPPORTED_ENVS = (
     "(passed through as is, e.g. tdmpc2:myo-reach, tdmpc2:lift-cube)"
 )
 
-# modules the official train.py imports (directly or through its config's hydra launcher)
-REQUIRED_MODULES = ("torch", "hydra", "omegaconf", "tensordict", "torchrl", "termcolor", "pandas", "gymnasium",
-                    "hydra_plugins.hydra_submitit_launcher")
-PROBE = """
-import importlib, json
-missing = []
-for name in {modules!r}:
-    try:
-        importlib.import_module(name)
-    except Exception as exc:
-        missing.append(name + " (" + type(exc).__name__ + ": " + str(exc)[:120] + ")")
-cuda = None
-try:
-    import torch
-    cuda = bool(torch.cuda.is_available())
-except Exception:
-    pass
-print("WORLDFLUX_PROBE " + json.dumps({{"missing": missing, "cuda": cuda}}))
-"""
+CODE = official.OfficialCode(
+    name=NAME, label="TD-MPC2", repository="https://github.com/nicklashansen/tdmpc2",
+    entries=("tdmpc2/train.py", "train.py"),  # the repository root, or its tdmpc2/ folder
+    python_var="WORLDFLUX_TDMPC2_PYTHON", checkout_var="WORLDFLUX_TDMPC2_CHECKOUT",
+    # modules the official train.py imports (directly or through its config's hydra launcher)
+    required_modules=("torch", "hydra", "omegaconf", "tensordict", "torchrl", "termcolor", "pandas", "gymnasium",
+                      "hydra_plugins.hydra_submitit_launcher"),
+    install_hint="its docker/environment.yaml: torch, hydra-core, hydra-submitit-launcher, tensordict 0.8.3, "
+                 "torchrl 0.8.1, gymnasium, termcolor, pandas",
+    options=("allow_cpu", "extra_args"), model_fields=tuple(MODEL_OVERRIDES),
+    refusal_hint="the architecture is the official model_size; extra_args passes any other hydra override",
+    probe_cuda=True)
 # what a CPU-capable checkout must no longer contain (files relative to the tdmpc2/ source folder)
 CUDA_MARKERS = (
     ("train.py", "assert torch.cuda.is_available()"),
@@ -107,63 +95,31 @@ CUDA_MARKERS = (
 )
 
 
-# --- options ------------------------------------------------------------------------------------------
+# --- options and availability ---------------------------------------------------------------------------
 
-def options(metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The backend options: ``metadata`` (from ``create_world_model``) first, then the environment variables.
-
-    Keys that are native TDMPC2Config fields of :data:`MODEL_OVERRIDES` become hydra overrides of the same
-    setting (``model_overrides``); any other unknown key is refused.
-    """
-    metadata = dict(metadata or {})
-    unknown = sorted(set(metadata) - set(OPTIONS) - set(MODEL_OVERRIDES))
-    if unknown:
-        raise ConfigError(f"{NAME} takes the options {', '.join(OPTIONS)} and the model fields "
-                          f"{', '.join(MODEL_OVERRIDES)}, not {', '.join(unknown)} (the architecture is the "
-                          f"official model_size; extra_args passes any other hydra override)")
-    allow = metadata.get("allow_cpu")
+def allow_cpu(s: official.Settings) -> bool:
+    """Whether the checkout is declared CPU-capable: the option ``allow_cpu``, else ``$WORLDFLUX_TDMPC2_ALLOW_CPU``."""
+    allow = s.extra.get("allow_cpu")
     if allow is None:
         allow = os.environ.get("WORLDFLUX_TDMPC2_ALLOW_CPU", "").strip().lower() in TRUE
-    extra = metadata.get("extra_args") or []
+    return bool(allow)
+
+
+def extra_args(s: official.Settings) -> list[str]:
+    """The option ``extra_args``: more hydra overrides (``key=value``), applied last."""
+    extra = s.extra.get("extra_args") or []
     if isinstance(extra, str) or not all(isinstance(a, str) and "=" in a for a in extra):
         raise ConfigError(f"extra_args must be a list of hydra overrides such as ['horizon=5'], got {extra!r}")
-    timeout = metadata.get("timeout_s")
-    return {
-        "python": metadata.get("python") or os.environ.get("WORLDFLUX_TDMPC2_PYTHON") or None,
-        "checkout": metadata.get("checkout") or os.environ.get("WORLDFLUX_TDMPC2_CHECKOUT") or None,
-        "allow_cpu": bool(allow),
-        "timeout_s": None if timeout is None else float(timeout),
-        "extra_args": list(extra),
-        "model_overrides": [f"{MODEL_OVERRIDES[k]}={_hydra(v)}" for k, v in sorted(metadata.items())
-                            if k in MODEL_OVERRIDES],
-    }
+    return list(extra)
+
+
+def model_overrides(s: official.Settings) -> list[str]:
+    """The shared model fields as the official overrides of the same settings."""
+    return [f"{MODEL_OVERRIDES[k]}={_hydra(v)}" for k, v in s.model_changes.items()]
 
 
 def _hydra(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def train_script(checkout: str | Path) -> Path | None:
-    """The official ``train.py`` of ``checkout`` (the repository root, or its ``tdmpc2/`` folder), if present."""
-    for candidate in (Path(checkout) / "tdmpc2" / "train.py", Path(checkout) / "train.py"):
-        if candidate.is_file():
-            return candidate.resolve()
-    return None
-
-
-def probe(python: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
-    """Ask ``python`` which required modules it lacks and whether CUDA is available (one subprocess)."""
-    try:
-        done = subprocess.run([python, "-c", PROBE.format(modules=REQUIRED_MODULES)], capture_output=True,
-                              text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return {"error": f"{python} did not answer within {timeout_s:.0f} s (importing torch and hydra)"}
-    except OSError as exc:
-        return {"error": f"could not run {python}: {exc}"}
-    for line in done.stdout.splitlines():
-        if line.startswith("WORLDFLUX_PROBE "):
-            return json.loads(line.removeprefix("WORLDFLUX_PROBE "))
-    return {"error": f"{python} exited with code {done.returncode}: {(done.stderr or done.stdout).strip()[-300:]}"}
 
 
 def cuda_markers(script: Path) -> list[str]:
@@ -179,48 +135,27 @@ def cuda_markers(script: Path) -> list[str]:
     return found
 
 
-def problems(opts: Mapping[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
-    """What keeps ``opts`` from running (actionable sentences) and the interpreter's probe, if it got that far."""
-    missing = []
-    python, checkout = opts["python"], opts["checkout"]
-    if not python:
-        missing.append("No interpreter for the official TD-MPC2 code: set WORLDFLUX_TDMPC2_PYTHON (or the option "
-                       "python=) to the python of an environment built from its docker/environment.yaml.")
-    elif not (Path(python).is_file() and os.access(python, os.X_OK)):
-        missing.append(f"The TD-MPC2 interpreter {python} is not an executable file: point "
-                       f"WORLDFLUX_TDMPC2_PYTHON (or python=) at the python of the official environment.")
-    if not checkout:
-        missing.append("No checkout of the official code: `git clone https://github.com/nicklashansen/tdmpc2` and set "
-                       "WORLDFLUX_TDMPC2_CHECKOUT (or the option checkout=) to it.")
-    elif train_script(checkout) is None:
-        missing.append(f"{checkout} holds no tdmpc2/train.py: set WORLDFLUX_TDMPC2_CHECKOUT (or checkout=) to a "
-                       f"clone of https://github.com/nicklashansen/tdmpc2.")
-    if missing:
-        return missing, None
-    found = probe(python)
-    if "error" in found:
-        return [f"The TD-MPC2 interpreter failed its check: {found['error']}."], found
-    if found["missing"]:
-        missing.append(f"{python} cannot import {', '.join(found['missing'])}: install the official environment "
-                       f"(tdmpc2 docker/environment.yaml: torch, hydra-core, hydra-submitit-launcher, tensordict "
-                       f"0.8.3, torchrl 0.8.1, gymnasium, termcolor, pandas) into it.")
-    if not found["cuda"]:
-        if not opts["allow_cpu"]:
-            missing.append(f"No CUDA GPU is visible to {python}, and the official TD-MPC2 code needs one (it "
-                           f"hard-codes cuda:0). Run on a GPU machine, or make the checkout CPU-capable and "
-                           f"declare it with WORLDFLUX_TDMPC2_ALLOW_CPU=1 (or the option allow_cpu=True).")
-        else:
-            markers = cuda_markers(train_script(checkout))
-            if markers:
-                missing.append("allow_cpu is set but the checkout still requires CUDA (" + "; ".join(markers) +
-                               "): make those lines CPU-safe (devices cpu, Adam capturable=False, no CUDA assert or CUDA memory "
-                               "query), or run on a GPU machine.")
-    return missing, found
+def gpu_problems(s: official.Settings, probe: Mapping[str, Any]) -> list[str]:
+    """The official code hard-codes cuda:0: without a GPU, only a checkout made CPU-capable can run."""
+    if probe.get("cuda"):
+        return []
+    if not allow_cpu(s):
+        return [f"No CUDA GPU is visible to {s.python}, and the official TD-MPC2 code needs one (it hard-codes "
+                f"cuda:0). Run on a GPU machine, or make the checkout CPU-capable and declare it with "
+                f"WORLDFLUX_TDMPC2_ALLOW_CPU=1 (or the option allow_cpu=True)."]
+    markers = cuda_markers(CODE.entry(s.checkout))
+    if markers:
+        return ["allow_cpu is set but the checkout still requires CUDA (" + "; ".join(markers) + "): make those "
+                "lines CPU-safe (devices cpu, Adam capturable=False, no CUDA assert or CUDA memory query), or run on "
+                "a GPU machine."]
+    return []
 
 
 def check() -> list[str]:
     """What this machine lacks to run the backend with the environment variables' settings (empty: available)."""
-    return problems(options())[0]
+    s = official.settings(CODE)
+    missing, probe = official.problems(CODE, s)
+    return missing or (gpu_problems(s, probe) if probe is not None else [])
 
 
 # --- mapping WorldFlux to the official configuration ----------------------------------------------------
@@ -304,42 +239,23 @@ def eval_csv(official_dir: Path, overrides_: list[str]) -> Path:
 
 def launch(handle: Any, config: Any) -> Any:
     """Start the official ``train.py`` for ``handle`` (an OfficialBackendHandle) as ``config`` says; a Job."""
-    from worldflux.training.rundir import RunDir, default_run_dir
+    def plan(s: official.Settings, script: Path, run_dir: Path) -> official.Plan:
+        args = overrides(handle.model_id, config, model_overrides(s) + extra_args(s))
+        cwd = run_dir / "official"
+        if cwd.exists():
+            raise ConfigError(f"{run_dir} already holds an official TD-MPC2 run (the official code cannot resume); "
+                              f"choose another run_dir")
+        env = {"NO_COLOR": "1", "WANDB_MODE": "disabled"}
+        device = str(config.device)
+        if device.startswith("cuda:"):  # the official code always uses cuda:0: show it only the chosen GPU
+            env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+        return official.Plan(command=[str(s.python), str(script), *args], cwd=cwd, env=env,
+                             metrics_file=eval_csv(cwd, args), metrics_format="csv",
+                             more_metrics=[(str(run_dir / "logs.txt"), "text")], translate=TRANSLATE,
+                             info={"backend": NAME, "preset": handle.model_id, "checkout": str(Path(str(s.checkout)).resolve()),
+                                   "allow_cpu": allow_cpu(s)})
 
-    from worldflux_backends.bridge import start_official_run
-
-    opts = options(handle.metadata)
-    args = overrides(handle.model_id, config, opts["model_overrides"] + opts["extra_args"])  # no probe needed
-    missing, found = problems(opts)
-    if missing:
-        raise BackendError(f"Cannot launch {handle.model_id} on {NAME}: " + " ".join(missing))
-    run_dir = Path(config.run_dir or default_run_dir(handle.model_id, config.env)).resolve()
-    official = run_dir / "official"
-    if official.exists():
-        raise ConfigError(f"{run_dir} already holds an official TD-MPC2 run (the official code cannot resume); "
-                          f"choose another run_dir")
-    official.mkdir(parents=True)
-    RunDir(run_dir).write_config(config, handle.model_id)
-    env = {"NO_COLOR": "1", "WANDB_MODE": "disabled"}
-    device = str(config.device)
-    if device.startswith("cuda:"):  # the official code always uses cuda:0: show it only the chosen GPU
-        env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-    script = train_script(opts["checkout"])
-    command = [str(opts["python"]), str(script), *args]
-    return start_official_run(
-        run_dir,
-        command=command,
-        cwd=str(official),
-        env=env,
-        metrics_file=eval_csv(official, args),
-        metrics_format="csv",
-        more_metrics=[(str(run_dir / "logs.txt"), "text")],
-        translate=TRANSLATE,
-        timeout_s=opts["timeout_s"],
-        kind=KIND,
-        info={"backend": NAME, "preset": handle.model_id, "checkout": str(Path(opts["checkout"]).resolve()),
-              "cuda": bool(found and found.get("cuda")), "allow_cpu": opts["allow_cpu"]},
-    )
+    return official.launch(CODE, handle, config, plan, more_problems=gpu_problems)
 
 
 # --- metrics --------------------------------------------------------------------------------------------

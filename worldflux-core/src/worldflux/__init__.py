@@ -5,24 +5,25 @@ Importing this package is cheap: torch and model code load only when a model is 
 
 from __future__ import annotations
 
-from worldflux.backends import OfficialBackendHandle
-from worldflux.catalog import AliasView
+from worldflux.backends import DelegatedHandle, OfficialBackendHandle
 from worldflux.factory import create_world_model
 from worldflux.hookspecs import hookimpl
 from worldflux.listing import list_models
 from worldflux.protocol import WorldModel
-
-__version__ = "0.1.0"
+from worldflux.state import AliasView
+from worldflux.version import __version__
 
 MODEL_ALIASES = AliasView()
 """Live, read-only mapping alias -> preset of the installed plugins."""
 
 __all__ = [
+    "DelegatedHandle",
     "MODEL_ALIASES",
     "OfficialBackendHandle",
     "WorldModel",
     "create_world_model",
     "hookimpl",
     "list_models",
+    "__version__",
 ]
 

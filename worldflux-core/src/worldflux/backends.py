@@ -1,4 +1,8 @@
-"""Delegated execution: a handle naming which backend runs which preset, and how."""
+"""Delegated execution: a handle naming which backend runs which preset, and how.
+
+A backend that runs an official implementation (one that an ``Official`` record names) gives an
+:class:`OfficialBackendHandle`; any other (Ray) gives the general :class:`DelegatedHandle`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from worldflux.records import Backend, Preset
 
 
 @attrs.frozen(kw_only=True)
-class OfficialBackendHandle:
-    """A preset to be run by a delegated backend; pass it to ``Trainer(...).submit()``.
+class DelegatedHandle:
+    """A preset to be run by a registered backend instead of this process; pass it to ``Trainer(...).submit()``.
 
     ``metadata`` carries the backend options given to ``create_world_model``.
     """
@@ -36,18 +40,24 @@ class OfficialBackendHandle:
         }
 
 
-def make_handle(preset: Preset, backend: str, device: str, options: Mapping[str, Any]) -> OfficialBackendHandle:
+@attrs.frozen(kw_only=True)
+class OfficialBackendHandle(DelegatedHandle):
+    """A :class:`DelegatedHandle` whose backend runs the official implementation of the preset's family."""
+
+
+def make_handle(preset: Preset, backend: str, device: str, options: Mapping[str, Any]) -> DelegatedHandle:
     """A handle for running ``preset`` on the registered ``backend``, checked against what it accepts."""
     from worldflux.state import catalog
 
     record = catalog().backend(backend)
+    official = any(o.backend == record.name for o in catalog().officials.values())
     if not record.accepts(preset.name):
         accepted = [name for name in catalog().presets if record.accepts(name)]
         raise BackendError(
             f"Backend {record.name!r} does not run {preset.name!r}; it accepts: "
             f"{', '.join(accepted) or ', '.join(record.presets)}."
         )
-    return OfficialBackendHandle(
+    return (OfficialBackendHandle if official else DelegatedHandle)(
         backend=record.name,
         model_id=preset.name,
         profile=preset.name.split(":", 1)[-1],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from worldflux.errors import BackendError, CatalogConflictError, UnknownModelError
 from worldflux.lazy import module_exists
 from worldflux.plugins import PluginHost, PluginReport, PluginSettings
-from worldflux.records import MATURITIES, SURFACES, Backend, Family, Official, Preset
+from worldflux.records import MATURITIES, NATIVE_BACKEND, SURFACES, Backend, Family, Official, Preset
 from worldflux.registrar import normalise
 
 # First-party families and the extra that installs each, for the "not installed" hint.
@@ -174,27 +174,7 @@ class Catalog:
             return self.backends[key]
         installed = ", ".join(sorted(self.backends)) or "none"
         raise BackendError(
-            f"Unknown backend {name!r}. Installed backends: native_torch, {installed}. "
+            f"Unknown backend {name!r}. Installed backends: {NATIVE_BACKEND}, {installed}. "
             f'Delegated backends come with: pip install "worldflux[backends]"'
         )
 
-
-class AliasView(Mapping[str, str]):
-    """A live, read-only view of the installed plugins' aliases (alias -> preset)."""
-
-    def _data(self) -> Mapping[str, str]:
-        from worldflux.state import catalog
-
-        return catalog().aliases
-
-    def __getitem__(self, key: str) -> str:
-        return self._data()[normalise(key)]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict(self._data()))
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-    def __repr__(self) -> str:
-        return repr(dict(self._data()))

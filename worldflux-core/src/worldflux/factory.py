@@ -5,29 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from worldflux.catalog import FIRST_PARTY_EXTRAS
-from worldflux.config import check_field_names, make_config
-from worldflux.errors import ConfigError, PluginError, UnknownModelError, WorldFluxError
-from worldflux.lazy import load_ref
-from worldflux.records import Preset
+from worldflux.errors import ConfigError, WorldFluxError
+from worldflux.records import NATIVE_BACKEND, Preset
 from worldflux.state import catalog
 
 if TYPE_CHECKING:
-    import torch
-
-    from worldflux.backends import OfficialBackendHandle
+    from worldflux.backends import DelegatedHandle
     from worldflux.protocol import WorldModel
 
 API_VERSIONS = ("v3",)
-NATIVE_BACKEND = "native_torch"
 
 
-def _looks_like_path(model: str | Path) -> bool:
-    if isinstance(model, Path):
-        return True
+def resolve_model(model: str | Path | Preset) -> Preset | Path:
+    """What a model argument names: a saved model's directory, or a catalog preset (aliases resolved).
+
+    Paths (a :class:`~pathlib.Path`, or text with a path separator or a leading ``.``/``~``) and
+    saved-model directories are paths; anything else is looked up in the catalog.
+    """
     from worldflux.saving import is_saved_model
 
-    return model.startswith((".", "/", "~")) or "/" in model or "\\" in model or is_saved_model(model)
+    if isinstance(model, Preset):
+        return model
+    text = str(model)
+    if isinstance(model, Path) or text.startswith((".", "/", "~")) or "/" in text or "\\" in text \
+            or is_saved_model(text):
+        return Path(text).expanduser()
+    return catalog().resolve(text)
 
 
 def create_world_model(
@@ -38,13 +41,14 @@ def create_world_model(
     api_version: str = "v3",
     backend: str = NATIVE_BACKEND,
     **overrides: Any,
-) -> WorldModel | OfficialBackendHandle:
+) -> WorldModel | DelegatedHandle:
     """Build the model ``model`` names: a preset (``"tdmpc2:5m"``), an alias (``"dreamer"``) or a saved directory.
 
     ``obs_shape``, ``action_dim`` and ``**overrides`` replace config fields of the
     preset; ``None`` values are ignored. A ``backend`` other than
-    ``"native_torch"`` returns an :class:`~worldflux.backends.OfficialBackendHandle`
-    for delegated execution instead of a local model.
+    ``"native_torch"`` returns a handle for delegated execution instead of a local model: an
+    :class:`~worldflux.backends.OfficialBackendHandle` when the backend runs the official
+    implementation, else a :class:`~worldflux.backends.DelegatedHandle`.
     """
     if api_version not in API_VERSIONS:
         raise WorldFluxError(
@@ -55,72 +59,25 @@ def create_world_model(
         changes["obs_shape"] = tuple(obs_shape)
     if action_dim is not None:
         changes["action_dim"] = action_dim
-    if _looks_like_path(model):
+    return create_from(resolve_model(model), changes, device=device, backend=backend)
+
+
+def create_from(target: Preset | Path, changes: Mapping[str, Any], *, device: str = "cpu",
+                backend: str = NATIVE_BACKEND) -> WorldModel | DelegatedHandle:
+    """:func:`create_world_model` for an already resolved target (see :func:`resolve_model`)."""
+    from worldflux.building import build_config, build_model
+    from worldflux.devices import resolve_device
+    from worldflux.saving import load_model
+
+    if isinstance(target, Path):
         if changes:
             raise ConfigError(
-                f"{sorted(changes)} cannot change a saved model ({model}); its weights fit its saved "
+                f"{sorted(changes)} cannot change a saved model ({target}); its weights fit its saved "
                 f"config. Load it without overrides, or build a preset with them."
             )
-        from worldflux.devices import resolve_device
-        from worldflux.saving import load_model
-
-        return load_model(model, resolve_device(device))
-    preset = catalog().resolve(str(model))
+        return load_model(target, resolve_device(device))
     if backend != NATIVE_BACKEND:
         from worldflux.backends import make_handle
 
-        return make_handle(preset, backend, device, changes)
-    from worldflux.devices import resolve_device
-
-    dev = resolve_device(device)
-    return build_model(preset, build_config(preset, changes), dev)
-
-
-def build_config(preset: Preset, changes: Mapping[str, Any], *, base: Mapping[str, Any] | None = None) -> Any:
-    """The preset's config with ``changes`` applied; unknown or invalid fields raise ConfigError.
-
-    ``base`` defaults to the preset's own spec and config values.
-    """
-    config_class = load_ref(preset.config_class, provider=str(preset.provider))
-    check_field_names(config_class, changes)
-    if base is None:
-        base = {"obs_shape": preset.obs_shape, "action_dim": preset.action_dim, **preset.config}
-    try:
-        return make_config(config_class, {**base, **changes})
-    except ConfigError as exc:
-        raise ConfigError(f"{preset.name}: {exc}") from exc
-
-
-def build_model(preset: Preset, config: Any, device: torch.device) -> WorldModel:
-    """Call the preset's builder with ``config``, creating parameters directly on ``device``."""
-    import torch
-
-    from worldflux.protocol import WorldModel
-
-    builder = load_ref(preset.builder, provider=str(preset.provider))
-    with torch.device(device):
-        model = builder(config)
-    if not isinstance(model, WorldModel):
-        raise PluginError(
-            f"{preset.provider}'s builder {preset.builder!r} returned {type(model).__name__}, "
-            f"which does not implement the WorldModel protocol."
-        )
-    model.preset_name = preset.name  # type: ignore[attr-defined]
-    return model
-
-
-def preset_for_family(family: str, preset_name: str | None) -> Preset:
-    """The installed preset a saved model came from, or any preset of its family."""
-    presets = catalog().presets
-    if preset_name in presets and presets[preset_name].family == family:
-        return presets[preset_name]
-    for preset in presets.values():
-        if preset.family == family:
-            return preset
-    extra = FIRST_PARTY_EXTRAS.get(family)
-    hint = (
-        f'Install it with: pip install "worldflux[{extra}]"'
-        if extra
-        else "Install the plugin that provides it (see `worldflux plugins`)."
-    )
-    raise UnknownModelError(f"The saved model is of family {family!r}, which no installed plugin provides. {hint}")
+        return make_handle(target, backend, device, changes)
+    return build_model(target, build_config(target, changes), resolve_device(device))

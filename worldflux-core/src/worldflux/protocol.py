@@ -59,3 +59,8 @@ class WorldModel(Protocol):
     def save_pretrained(self, path: str | Path) -> None:
         """Write config and weights to the directory ``path`` (see ``create_world_model(path)``)."""
         ...
+
+
+def model_name(model: Any) -> str:
+    """The preset a model was built from, else its family (names runs and error messages)."""
+    return getattr(model, "preset_name", None) or getattr(model, "family", type(model).__name__)

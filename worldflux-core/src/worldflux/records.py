@@ -10,6 +10,7 @@ import attrs
 
 MATURITIES = ("reference", "experimental", "skeleton")
 SURFACES = ("supported", "public", "all")  # each one includes the ones before it
+NATIVE_BACKEND = "native_torch"  # the models in this process; every other backend is a registered one
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -47,6 +48,8 @@ class Preset:
 
     ``config_class`` and ``builder`` are lazy ``"module:attr"`` references: the
     builder is called with a config instance and returns the model.
+    ``agent`` (also ``"module:attr"``, optional) is the family's training object, called as
+    ``agent(model, num_envs)``; without one the Trainer cannot train the preset.
     ``param_count`` was measured with ``create_world_model(name, **reference_spec)``.
     ``evidence`` says what shows the preset's parity role holds (fixture
     tests, a live check, campaign reports), one item per entry.
@@ -56,6 +59,7 @@ class Preset:
     family: str
     config_class: str
     builder: str
+    agent: str | None = None
     description: str
     maturity: str = attrs.field(validator=attrs.validators.in_(MATURITIES))
     surface: str = attrs.field(validator=attrs.validators.in_(SURFACES))

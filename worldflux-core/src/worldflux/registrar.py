@@ -47,18 +47,25 @@ class FamilyRegistrar:
         reference_spec: Mapping[str, Any] | None = None,
         aliases: Sequence[str] = (),
         evidence: Sequence[str] = (),
+        agent: str | None = None,
     ) -> None:
-        """Register a preset; ``config_class`` and ``builder`` are ``"module:attr"`` strings.
+        """Register a preset; ``config_class``, ``builder`` and ``agent`` are ``"module:attr"`` strings.
+
+        ``agent`` is the family's training object (``agent(model, num_envs)``, see
+        :class:`worldflux.training.Agent`); a preset without one cannot be trained by the Trainer.
 
         ``evidence`` lists what shows that the preset's parity role holds (shown by ``worldflux models show``).
         """
         split_ref(config_class)
         split_ref(builder)
+        if agent is not None:
+            split_ref(agent)
         preset = Preset(
             name=normalise(name),
             family=normalise(family),
             config_class=config_class,
             builder=builder,
+            agent=agent,
             description=description,
             maturity=maturity,
             surface=surface,

@@ -20,8 +20,10 @@ import safetensors.torch
 import torch
 
 from worldflux.atomic import write_json_atomic
+from worldflux.building import build_config, build_model, preset_for_family
 from worldflux.errors import SavedModelError
 from worldflux.log import get_logger
+from worldflux.version import __version__
 
 CONFIG_FILE = "config.json"
 FORMAT = "worldflux-model"
@@ -39,7 +41,6 @@ def _sha256(path: Path) -> str:
 
 def save_model(model: Any, path: str | Path) -> Path:
     """Save ``model`` (a :class:`~worldflux.model.WorldModelBase`) into directory ``path``."""
-    from worldflux import __version__
     from worldflux.config import config_to_dict
 
     path = Path(path).expanduser()
@@ -130,8 +131,6 @@ def _checked_weights(path: Path, info: dict[str, Any]) -> Path:
 
 def load_model(path: str | Path, device: torch.device) -> Any:
     """Rebuild the model saved at ``path`` with its exact weights, on ``device``."""
-    from worldflux.factory import build_config, build_model, preset_for_family
-
     path = Path(path).expanduser()
     data = read_saved_config(path)
     preset = preset_for_family(data["family"], data.get("preset"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Iterator, Mapping
+
 from worldflux.catalog import Catalog
 from worldflux.plugins import PluginSettings
+from worldflux.registrar import normalise
 
 _catalog: Catalog | None = None
 
@@ -21,3 +24,19 @@ def reload_plugins(settings: PluginSettings | None = None) -> Catalog:
     global _catalog
     _catalog = Catalog.load(settings)
     return _catalog
+
+
+class AliasView(Mapping[str, str]):
+    """A live, read-only view of the installed plugins' aliases (alias -> preset)."""
+
+    def __getitem__(self, key: str) -> str:
+        return catalog().aliases[normalise(key)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(catalog().aliases))
+
+    def __len__(self) -> int:
+        return len(catalog().aliases)
+
+    def __repr__(self) -> str:
+        return repr(dict(catalog().aliases))

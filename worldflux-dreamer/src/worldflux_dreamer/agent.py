@@ -1,4 +1,4 @@
-"""DreamerV3 as a Trainer agent: the actor acts on the posterior state; updates follow the train ratio."""
+"""DreamerV3's training object: it acts on the posterior state, owns the optimiser and makes each update."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 
 from worldflux.types import Batch, LatentState
 from worldflux_dreamer.model import DreamerV3
+from worldflux_dreamer.optim import LaProp
 
 
 class DreamerAgent:
@@ -30,10 +31,11 @@ class DreamerAgent:
         self.window, self.batch_size, self.train_ratio = c.batch_length, c.batch_size, c.train_ratio
         self.min_windows = c.batch_size * c.batch_length  # the official agent's first update waits for these
         self.replay_context = {"deter": (c.deter_dim,), "stoch": (c.stoch_discrete, c.stoch_classes)}
-        self.optimizer = model.make_optimizer()
+        params = [p for p in model.parameters() if p.requires_grad]  # all but the slow critic
+        self.optimizer = LaProp(params, lr=c.lr, agc=c.agc, eps=c.eps, beta1=c.beta1, beta2=c.beta2,
+                                warmup=c.warmup)
         self.state = model.initial_state(num_envs)
         self.prev_action = self.state["deter"].new_zeros(num_envs, c.action_dim)
-        self._loss = model.loss
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
@@ -55,7 +57,15 @@ class DreamerAgent:
         return {"deter": self.state["deter"], "stoch": self.state["stoch"]}
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return self.model.update(batch, self.optimizer)
+        """One official training step on ``batch``: the whole loss, one LaProp step, the slow critic."""
+        m = self.model
+        m.train()
+        out = m.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        self.optimizer.step()
+        m.update_slow_critic()
+        return {**out.metrics, "loss": out.loss.detach()}
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "latent": dict(self.state.tensors),

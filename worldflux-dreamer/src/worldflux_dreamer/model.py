@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -15,11 +14,7 @@ from worldflux_dreamer.config import DreamerV3Config
 from worldflux_dreamer.functional import lambda_return
 from worldflux_dreamer.heads import BinaryHead, PolicyHead, TwoHotHead
 from worldflux_dreamer.normalize import PercentileNormalizer
-from worldflux_dreamer.optim import LaProp
 from worldflux_dreamer.rssm import RSSM
-
-if TYPE_CHECKING:
-    from worldflux_dreamer.agent import DreamerAgent
 
 
 class DreamerV3(WorldModelBase):
@@ -92,30 +87,8 @@ class DreamerV3(WorldModelBase):
 
     # --- training ---------------------------------------------------------------
 
-    def make_agent(self, num_envs: int) -> DreamerAgent:
-        """The Trainer's agent for this model, acting in ``num_envs`` environments (see worldflux.training.agent)."""
-        from worldflux_dreamer.agent import DreamerAgent
-
-        return DreamerAgent(self, num_envs)
-
-    def make_optimizer(self) -> LaProp:
-        """The official optimiser over every trainable parameter (the slow critic is not trained)."""
-        c = self.config
-        params = [p for p in self.parameters() if p.requires_grad]
-        return LaProp(params, lr=c.lr, agc=c.agc, eps=c.eps, beta1=c.beta1, beta2=c.beta2, warmup=c.warmup)
-
-    def update(self, batch: Batch, optimizer: LaProp) -> dict[str, torch.Tensor]:
-        """One official training step on ``batch``: the whole loss, one optimiser step, the slow critic."""
-        self.train()
-        out = self.loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        optimizer.step()
-        self.after_update()
-        return {**out.metrics, "loss": out.loss.detach()}
-
     @torch.no_grad()
-    def after_update(self) -> None:
+    def update_slow_critic(self) -> None:
         """Move the slow critic towards the critic (every update, as configured officially)."""
         for slow, fast in zip(self.slow_critic.parameters(), self.critic.parameters()):
             slow.lerp_(fast, self.config.slow_rate)

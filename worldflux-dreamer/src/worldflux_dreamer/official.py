@@ -430,7 +430,7 @@ def infer_config(params: Mapping[str, Any], settings: Mapping[str, Any] | None =
 
 def matching_preset(config: DreamerV3Config) -> str | None:
     """The preset whose architecture the config has, for the saved model's record (None if none matches)."""
-    from worldflux.factory import build_config
+    from worldflux.building import build_config
     from worldflux.state import catalog
 
     spec = {"obs_shape": config.obs_shape, "action_dim": config.action_dim,

@@ -26,6 +26,7 @@ from worldflux.errors import WorldFluxError
 from worldflux.parity.table import DEFAULT_RTOL, ParityRow, compare_arrays
 from worldflux.types import Batch, LatentState
 from worldflux_dreamer import rssm as rssm_module
+from worldflux_dreamer.agent import DreamerAgent
 from worldflux_dreamer.config import DreamerV3Config
 from worldflux_dreamer.heads import PolicyHead
 from worldflux_dreamer.model import DreamerV3
@@ -214,11 +215,12 @@ def component_rows(model: DreamerV3, batch: Batch, arrays: dict[str, np.ndarray]
 
 def training_rows(model: DreamerV3, batch: Batch, meta: dict, arrays: dict[str, np.ndarray],
                   draws: dict[str, list[torch.Tensor]]) -> list[ParityRow]:
-    """One native training step (``model.update``) against the official one: loss terms, then the weights."""
+    """One native training step (the agent's update) against the official one: loss terms, then the weights."""
     c = model.config
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    agent = DreamerAgent(model, batch.shape[0])
     with replay_draws(draws["post"] + draws["img"], draws["act"]):
-        metrics = model.update(batch, model.make_optimizer())
+        metrics = agent.update(batch)
     official = meta["scalars"]
     rows = [compare_arrays(f"loss/{name}", np.float32(official[f"loss/{meta['obs_key'] if name == 'rec' else name}"]),
                            metrics[f"loss/{name}"]) for name in ("dyn", "rep", "rec", "rew", "con", "value", "repval")]

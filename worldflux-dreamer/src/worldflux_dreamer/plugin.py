@@ -5,19 +5,27 @@ from __future__ import annotations
 from worldflux import hookimpl
 from worldflux.registrar import FamilyRegistrar
 
-CODE = {"config_class": "worldflux_dreamer.config:DreamerV3Config", "builder": "worldflux_dreamer.model:DreamerV3"}
+CODE = {"config_class": "worldflux_dreamer.config:DreamerV3Config", "builder": "worldflux_dreamer.model:DreamerV3",
+        "agent": "worldflux_dreamer.agent:DreamerAgent"}
 REFERENCE = {"obs_shape": (3, 64, 64), "action_dim": 18, "discrete_actions": True}  # param_count is for this spec
 
-# The official sizes (danijar/dreamerv3 configs.yaml sizeXm): deter, hidden, classes, CNN depth, units;
-# 32 latents throughout. Params are measured for REFERENCE and equal the official agent's.
+# The official sizes (danijar/dreamerv3 configs.yaml sizeXm), 32 latents throughout. param_count is measured
+# for REFERENCE and equals the official agent's.
 SIZES = {
-    "size1m": (512, 64, 4, 4, 64, 688_004),
-    "size12m": (2048, 256, 16, 16, 256, 10_498_772),
-    "size25m": (3072, 384, 24, 24, 384, 23_496_244),
-    "size50m": (4096, 512, 32, 32, 512, 41_659_284),
-    "size100m": (6144, 768, 48, 48, 768, 93_482_068),
-    "size200m": (8192, 1024, 64, 64, 1024, 165_967_124),
-    "size400m": (12288, 1536, 96, 96, 1536, 372_924_052),
+    "size1m": dict(config=dict(deter_dim=512, hidden=64, stoch_classes=4, cnn_depth=4, units=64),
+                   param_count=688_004),
+    "size12m": dict(config=dict(deter_dim=2048, hidden=256, stoch_classes=16, cnn_depth=16, units=256),
+                    param_count=10_498_772),
+    "size25m": dict(config=dict(deter_dim=3072, hidden=384, stoch_classes=24, cnn_depth=24, units=384),
+                    param_count=23_496_244),
+    "size50m": dict(config=dict(deter_dim=4096, hidden=512, stoch_classes=32, cnn_depth=32, units=512),
+                    param_count=41_659_284),
+    "size100m": dict(config=dict(deter_dim=6144, hidden=768, stoch_classes=48, cnn_depth=48, units=768),
+                     param_count=93_482_068),
+    "size200m": dict(config=dict(deter_dim=8192, hidden=1024, stoch_classes=64, cnn_depth=64, units=1024),
+                     param_count=165_967_124),
+    "size400m": dict(config=dict(deter_dim=12288, hidden=1536, stoch_classes=96, cnn_depth=96, units=1536),
+                     param_count=372_924_052),
 }
 
 
@@ -33,14 +41,13 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
         config={"deter_dim": 64, "stoch_discrete": 4, "stoch_classes": 4, "hidden": 32, "units": 32,
                 "cnn_depth": 4},
         parity_role="ci-only", param_count=107_396, aliases=("dreamer-ci",), **common)
-    for size, (deter, hidden, classes, depth, units, params) in SIZES.items():
+    for size, preset in SIZES.items():
+        c = preset["config"]
         registry.add_preset(
             f"dreamerv3:{size}",
-            description=f"The official {size}: deter {deter}, 32x{classes} latents, hidden {hidden}, "
-                        f"units {units}, CNN depth {depth}.",
-            config={"deter_dim": deter, "hidden": hidden, "stoch_classes": classes, "cnn_depth": depth,
-                    "units": units},
-            param_count=params, **common)
+            description=f"The official {size}: deter {c['deter_dim']}, 32x{c['stoch_classes']} latents, hidden "
+                        f"{c['hidden']}, units {c['units']}, CNN depth {c['cnn_depth']}.",
+            **preset, **common)
     registry.add_preset(
         "dreamerv3:official_xl",
         description="The official default configuration (= size200m: deter 8192, 32x64 latents, width 1024, "

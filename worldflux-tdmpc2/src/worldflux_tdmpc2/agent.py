@@ -1,4 +1,4 @@
-"""TD-MPC2 as a Trainer agent: MPPI acting, one update per env step after random seeding."""
+"""TD-MPC2's training object: MPPI acting, the two optimisers, one update per env step after random seeding."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ class TDMPC2Agent:
         self.window, self.batch_size = c.horizon + 1, c.batch_size
         self.train_ratio = float(c.batch_size * (c.horizon + 1))
         self.seed_steps = c.seed_steps
-        self.optimizers = model.make_optimizer()
+        rest = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(("encoder.", "pi."))]
+        self.model_optimizer = torch.optim.Adam([{"params": model.encoder.parameters(), "lr": c.lr * c.enc_lr_scale},
+                                                 {"params": rest}], lr=c.lr)
+        self.pi_optimizer = torch.optim.Adam(model.pi.parameters(), lr=c.lr, eps=1e-5)
         self.planner = Planner(model, num_envs)
 
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
@@ -39,17 +42,33 @@ class TDMPC2Agent:
         return {}
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return self.model.update(batch, self.optimizers)
+        """One official update: model step, then policy step on the detached rollout, then target Polyak."""
+        m, c = self.model, self.model.config
+        m.train()
+        out = m.loss(batch)
+        out.loss.backward()
+        model_params = [p for n, p in m.named_parameters() if p.requires_grad and not n.startswith("pi.")]
+        grad_norm = torch.nn.utils.clip_grad_norm_(model_params, c.grad_clip_norm)
+        self.model_optimizer.step()
+        self.model_optimizer.zero_grad(set_to_none=True)
+        task = out.states.tensors.get("task")
+        pi_loss, pi_metrics = m.policy_loss(out.states["z"].transpose(0, 1).detach(),
+                                            None if task is None else task[:, 0])
+        pi_loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.pi.parameters(), c.grad_clip_norm)
+        self.pi_optimizer.step()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        m.soft_update_targets()
+        m.eval()
+        return {**out.metrics, **pi_metrics, "total_loss": out.loss.detach(), "grad_norm": grad_norm.detach()}
 
     def state_dict(self) -> dict[str, Any]:
-        model_opt, pi_opt = self.optimizers
-        return {"model_optimizer": model_opt.state_dict(), "pi_optimizer": pi_opt.state_dict(),
-                "plan_mean": self.planner.prev_mean}
+        return {"model_optimizer": self.model_optimizer.state_dict(),
+                "pi_optimizer": self.pi_optimizer.state_dict(), "plan_mean": self.planner.prev_mean}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        model_opt, pi_opt = self.optimizers
-        model_opt.load_state_dict(state["model_optimizer"])
-        pi_opt.load_state_dict(state["pi_optimizer"])
+        self.model_optimizer.load_state_dict(state["model_optimizer"])
+        self.pi_optimizer.load_state_dict(state["pi_optimizer"])
         self.planner.prev_mean = state["plan_mean"]
 
     def compile(self) -> None:

@@ -57,6 +57,11 @@ def soft_ce(logits: torch.Tensor, target: torch.Tensor, vmin: float, vmax: float
     return -(two_hot(target, logits.shape[-1], vmin, vmax) * logits.log_softmax(-1)).sum(-1)
 
 
+def squash_log_std(log_std_raw: torch.Tensor, log_std_min: float, log_std_max: float) -> torch.Tensor:
+    """The policy head's raw log-std output mapped into ``[log_std_min, log_std_max]``."""
+    return log_std_min + 0.5 * (log_std_max - log_std_min) * (torch.tanh(log_std_raw) + 1)
+
+
 def squashed_gaussian(mean: torch.Tensor, log_std_raw: torch.Tensor, log_std_min: float, log_std_max: float,
                       mask: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -67,7 +72,7 @@ def squashed_gaussian(mean: torch.Tensor, log_std_raw: torch.Tensor, log_std_min
     ``mask`` (multi-task, broadcastable to ``mean``) zeroes the mean, log-std and
     noise of the actions a task lacks, and the scale counts only its own actions.
     """
-    log_std = log_std_min + 0.5 * (log_std_max - log_std_min) * (torch.tanh(log_std_raw) + 1)
+    log_std = squash_log_std(log_std_raw, log_std_min, log_std_max)
     eps = torch.randn_like(mean)
     size: float | torch.Tensor = mean.shape[-1]
     if mask is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -12,12 +12,9 @@ from torch import nn
 from worldflux.model import WorldModelBase
 from worldflux.types import Batch, LatentState, LossOutput, Prediction
 from worldflux_tdmpc2.config import TDMPC2Config
-from worldflux_tdmpc2.functional import make_bins, soft_ce, squashed_gaussian, two_hot_inv
+from worldflux_tdmpc2.functional import make_bins, soft_ce, squash_log_std, squashed_gaussian, two_hot_inv
 from worldflux_tdmpc2.layers import EnsembleMLP, SimNorm, init_weights, mlp
 from worldflux_tdmpc2.scale import RunningScale
-
-if TYPE_CHECKING:
-    from worldflux_tdmpc2.agent import TDMPC2Agent
 
 
 class TDMPC2(WorldModelBase):
@@ -25,7 +22,7 @@ class TDMPC2(WorldModelBase):
 
     State: ``z [B, latent_dim]``. The reward of ``(z, a)`` belongs to that
     transition; ``value(state)`` is ``Q(z, pi(z))``, the average of two random
-    members of the ensemble. ``update`` performs one official training step.
+    members of the ensemble. Its agent (``TDMPC2Agent``) makes the official training step.
 
     Multi-task (``config.tasks``): observations are mappings ``{"obs": x,
     "task": index}`` and the state keeps ``task`` next to ``z``, so the
@@ -99,8 +96,24 @@ class TDMPC2(WorldModelBase):
         assert self.termination is not None, "termination_logits needs an episodic model"
         return self.termination(self.with_task(z, task))
 
-    def policy(self, z: torch.Tensor, task: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def policy(self, state: LatentState) -> torch.distributions.Distribution:
+        """The policy prior's action distribution at ``state``: a tanh-squashed Gaussian on ``[-1, 1]``.
+
+        A multi-task model's actions that the state's task lacks are fixed at 0, as officially.
+        """
+        c = self.config
+        z, task = state["z"], self._task(state)
+        mean, log_std = self.pi(self.with_task(z, task)).chunk(2, -1)
+        std = squash_log_std(log_std, c.log_std_min, c.log_std_max).exp()
+        if self.task_emb is not None:
+            mask = self.action_masks[task]
+            mean, std = mean * mask, std * mask + (1 - mask) * 1e-6
+        gaussian = torch.distributions.Normal(mean, std)
+        return torch.distributions.Independent(
+            torch.distributions.TransformedDistribution(gaussian, torch.distributions.TanhTransform(cache_size=1)), 1)
+
+    def policy_sample(self, z: torch.Tensor, task: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """A policy-prior sample: (action, tanh(mean), entropy, scaled entropy); a task's missing actions are 0."""
         c = self.config
         mean, log_std = self.pi(self.with_task(z, task)).chunk(2, -1)
@@ -164,7 +177,7 @@ class TDMPC2(WorldModelBase):
 
     def value(self, state: LatentState) -> torch.Tensor:
         z, task = state["z"], self._task(state)
-        return self.q(z, self.policy(z, task)[0], "avg", task=task)
+        return self.q(z, self.policy_sample(z, task)[0], "avg", task=task)
 
     # --- training ---------------------------------------------------------------
 
@@ -190,7 +203,7 @@ class TDMPC2(WorldModelBase):
             discount = self.discounts[task]
         with torch.no_grad():
             next_z = self.encoder(self.with_task(obs[1:], task))
-            next_action = self.policy(next_z, task)[0]
+            next_action = self.policy_sample(next_z, task)[0]
             td = reward + discount * (1 - terminated) * self.q(next_z, next_action, "min", target=True, task=task)
         rho = c.rho ** torch.arange(h, device=obs.device, dtype=obs.dtype)
         z = self.encoder(self.with_task(obs[0], task))
@@ -221,48 +234,12 @@ class TDMPC2(WorldModelBase):
                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The policy-prior loss on detached latents ``[T, B, L]``: -(scaled Q + entropy), rho-weighted."""
         c = self.config
-        action, _, entropy, scaled_entropy = self.policy(zs, task)
+        action, _, entropy, scaled_entropy = self.policy_sample(zs, task)
         qs = self.q(zs, action, "avg", detach=True, task=task)
         self.scale.update(qs[0])
         rho = c.rho ** torch.arange(zs.shape[0], device=zs.device, dtype=zs.dtype)
         loss = (-(c.entropy_coef * scaled_entropy + self.scale(qs)).mean(1) * rho).mean()
         return loss, {"pi_loss": loss.detach(), "pi_entropy": entropy.mean().detach(), "pi_scale": self.scale.value}
-
-    def make_agent(self, num_envs: int) -> TDMPC2Agent:
-        """The Trainer's agent for this model, acting in ``num_envs`` environments (see worldflux.training.agent)."""
-        from worldflux_tdmpc2.agent import TDMPC2Agent
-
-        return TDMPC2Agent(self, num_envs)
-
-    def make_optimizer(self) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-        """The official pair: Adam for the model (encoder at ``enc_lr_scale``), Adam (eps 1e-5) for the policy."""
-        c = self.config
-        rest = [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith(("encoder.", "pi."))]
-        model_opt = torch.optim.Adam([{"params": self.encoder.parameters(), "lr": c.lr * c.enc_lr_scale},
-                                      {"params": rest}], lr=c.lr)
-        return model_opt, torch.optim.Adam(self.pi.parameters(), lr=c.lr, eps=1e-5)
-
-    def update(self, batch: Batch, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer]
-               ) -> dict[str, torch.Tensor]:
-        """One official update: model step, then policy step on the detached rollout, then target Polyak."""
-        model_opt, pi_opt = optimizers
-        self.train()
-        out = self.loss(batch)
-        out.loss.backward()
-        model_params = [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith("pi.")]
-        grad_norm = torch.nn.utils.clip_grad_norm_(model_params, self.config.grad_clip_norm)
-        model_opt.step()
-        model_opt.zero_grad(set_to_none=True)
-        task = out.states.tensors.get("task")
-        pi_loss, pi_metrics = self.policy_loss(out.states["z"].transpose(0, 1).detach(),
-                                               None if task is None else task[:, 0])
-        pi_loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.pi.parameters(), self.config.grad_clip_norm)
-        pi_opt.step()
-        pi_opt.zero_grad(set_to_none=True)
-        self.soft_update_targets()
-        self.eval()
-        return {**out.metrics, **pi_metrics, "total_loss": out.loss.detach(), "grad_norm": grad_norm.detach()}
 
     @torch.no_grad()
     def soft_update_targets(self) -> None:

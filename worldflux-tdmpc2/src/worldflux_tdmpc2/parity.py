@@ -26,6 +26,7 @@ import torch
 from worldflux.errors import WorldFluxError
 from worldflux.parity.table import ParityRow, compare_arrays
 from worldflux.types import Batch
+from worldflux_tdmpc2.agent import TDMPC2Agent
 from worldflux_tdmpc2.official import to_official
 from worldflux_tdmpc2.planner import Planner
 
@@ -176,7 +177,7 @@ def _finish(replay: Replay, model: Any) -> None:
 def update_rows(fx: Fixture, model: Any) -> list[ParityRow]:
     """Replay the recorded updates; compare losses, norms and, at the end, every tensor of the state dict."""
     rows: list[ParityRow] = []
-    optimizers = model.make_optimizer()
+    agent = TDMPC2Agent(model, 1)
     obs, action, reward, term = (fx.arrays[f"batch/{k}"] for k in ("obs", "action", "reward", "terminated"))
     tasks = fx.arrays.get("batch/task")
     for u in range(fx.meta["updates"]):
@@ -193,7 +194,7 @@ def update_rows(fx: Fixture, model: Any) -> list[ParityRow]:
                       is_first=torch.zeros(b, horizon + 1, dtype=torch.bool), is_terminal=torch.from_numpy(native_term))
         replay = fx.replay(f"update{u}")
         with replay.active():
-            metrics = model.update(batch, optimizers)
+            metrics = agent.update(batch)
         _finish(replay, model)
         for official, native in METRICS.items():
             if native in metrics:

@@ -44,7 +44,7 @@ class Planner:
             discount = discount * gamma
             if m.termination is not None:
                 alive = alive * (torch.sigmoid(m.termination_logits(z, task)).squeeze(-1) <= 0.5).float()
-        return ret + discount * alive * m.q(z, m.policy(z, task)[0], "avg", task=task)
+        return ret + discount * alive * m.q(z, m.policy_sample(z, task)[0], "avg", task=task)
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor | Mapping[str, torch.Tensor], first: torch.Tensor, explore: bool
@@ -56,14 +56,14 @@ class Planner:
         z, task = state["z"], state.tensors.get("task")
         pi_task = None if task is None else task[:, None]
         if not c.mpc:
-            action, mean, _, _ = m.policy(z, task)
+            action, mean, _, _ = m.policy_sample(z, task)
             return action if explore else mean
         e = z.shape[0]
         fixed = torch.empty(e, c.num_pi_trajs, c.horizon, c.action_dim, device=z.device)
         if c.num_pi_trajs:
             zp = z[:, None].expand(-1, c.num_pi_trajs, -1)
             for t in range(c.horizon):
-                fixed[:, :, t] = m.policy(zp, pi_task)[0]
+                fixed[:, :, t] = m.policy_sample(zp, pi_task)[0]
                 if t < c.horizon - 1:
                     zp = m.next(zp, fixed[:, :, t], pi_task)
         mean = torch.zeros_like(self.prev_mean)

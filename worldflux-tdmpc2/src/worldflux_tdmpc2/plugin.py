@@ -5,7 +5,8 @@ from __future__ import annotations
 from worldflux import hookimpl
 from worldflux.registrar import FamilyRegistrar
 
-CODE = {"config_class": "worldflux_tdmpc2.config:TDMPC2Config", "builder": "worldflux_tdmpc2.model:TDMPC2"}
+CODE = {"config_class": "worldflux_tdmpc2.config:TDMPC2Config", "builder": "worldflux_tdmpc2.model:TDMPC2",
+        "agent": "worldflux_tdmpc2.agent:TDMPC2Agent"}
 REFERENCE = {"obs_shape": (24,), "action_dim": 6}  # param_count below is measured for this spec
 
 # The official model sizes (nicklashansen/tdmpc2, tdmpc2/common/__init__.py MODEL_SIZE).

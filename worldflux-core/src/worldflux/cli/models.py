@@ -7,7 +7,7 @@ import click
 
 from worldflux.cli.output import echo_json, echo_table, human_count
 from worldflux.config import field_help
-from worldflux.factory import build_config
+from worldflux.building import build_config
 from worldflux.listing import list_models, preset_info
 from worldflux.records import MATURITIES, SURFACES
 from worldflux.state import catalog

@@ -77,22 +77,19 @@ def train(model: str | None, env_id: str | None, steps: int | None, seed: int | 
                               "or --resume RUN_DIR")
         import torch
 
+        from worldflux.building import config_class
         from worldflux.config import make_config
-        from worldflux.lazy import load_ref
-        from worldflux.state import catalog
+        from worldflux.factory import create_from, resolve_model
 
-        preset = catalog().resolve(model) if not Path(model).exists() else None
-        model_fields = [] if preset is None else [
-            f.name for f in attrs.fields(load_ref(preset.config_class, provider=str(preset.provider)))]
+        target = resolve_model(model)
+        model_fields = [] if isinstance(target, Path) else [f.name for f in attrs.fields(config_class(target))]
         training, overrides = split_settings(settings, model_fields)
         config = make_config(TrainingConfig, {**training, **flags, "run_dir": str(out) if out else None})
         torch.manual_seed(config.seed)
-        if preset is None:
-            from worldflux.factory import create_world_model
-
-            built = create_world_model(model, device=config.device)
+        if isinstance(target, Path):
+            built = create_from(target, overrides, device=config.device)
         else:
-            built = create_for_env(model, config.env, device=config.device, image_size=config.image_size,
+            built = create_for_env(target, config.env, device=config.device, image_size=config.image_size,
                                    **overrides)
         trainer = Trainer(built, config)
     if detach:
@@ -112,11 +109,11 @@ def eval_command(source: str, env_id: str | None, episodes: int, seed: int, devi
     """Evaluate a run directory's latest weights, or a saved model, without exploration."""
     from worldflux.factory import create_world_model
     from worldflux.training import evaluate
-    from worldflux.training.rundir import RunDir
+    from worldflux.runs import RunDir
 
     run = RunDir(source)
     if run.run_file.exists():
-        env_id = env_id or run.read()["training"].env
+        env_id = env_id or run.read()["training"]["env"]
         source = str(run.model)
     if env_id is None:
         raise ConfigError("--env is required when evaluating a saved model")

@@ -54,7 +54,7 @@ class Campaign:
 
     def run_dir(self, out: Path, side: str, task: str, seed: int) -> Path:
         """Where one run lives; its base name (the job id) is unique across sides, tasks and seeds."""
-        from worldflux.training.rundir import slug
+        from worldflux.runs import slug
 
         return out / "runs" / slug(f"{out.resolve().name}-{side}-{task}-s{seed}")
 
@@ -112,7 +112,7 @@ def read_campaign(out: str | Path) -> Campaign:
 
 
 def _status(run_dir: Path) -> str | None:
-    from worldflux.training.jobs import Job
+    from worldflux.runs import Job
 
     if not (run_dir / "job.json").exists():
         return None
@@ -124,7 +124,7 @@ def _start(campaign: Campaign, side: str, task: str, seed: int, run_dir: Path) -
     from worldflux.factory import create_world_model
     from worldflux.training import Trainer, TrainingConfig, create_for_env
     from worldflux.training.checkpoint import has_checkpoint
-    from worldflux.training.rundir import RunDir
+    from worldflux.runs import RunDir
 
     import torch
 

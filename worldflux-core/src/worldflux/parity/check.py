@@ -29,7 +29,7 @@ PROBE_TIMEOUT_S = 1800.0
 
 def make_request(preset_name: str, overrides: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
     """What the probe builds: the preset's config at its reference spec (plus ``overrides``), and a seed."""
-    from worldflux.factory import build_config
+    from worldflux.building import build_config
 
     preset = catalog().resolve(preset_name)
     config = build_config(preset, {**preset.reference_spec, **(overrides or {})})

@@ -1,7 +1,7 @@
 """Training: one Trainer for every family, on real environments, in process or as a background job.
 
-Names are imported on first use (PEP 562), so job control (``worldflux.training.jobs``)
-and the backend bridge do not pay for importing torch.
+Names are imported on first use (PEP 562), so that importing the package does not import torch.
+Jobs live in :mod:`worldflux.runs`; ``Job``, ``get_job`` and ``list_jobs`` are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from typing import Any
 
 _EXPORTS = {
     "Agent": "worldflux.training.agent",
-    "Job": "worldflux.training.jobs",
+    "Job": "worldflux.runs.jobs",
     "Replay": "worldflux.training.replay",
     "Trainer": "worldflux.training.trainer",
     "TrainingConfig": "worldflux.training.config",
     "create_for_env": "worldflux.training.build",
     "evaluate": "worldflux.training.evaluation",
-    "get_job": "worldflux.training.jobs",
-    "list_jobs": "worldflux.training.jobs",
+    "get_job": "worldflux.runs.jobs",
+    "list_jobs": "worldflux.runs.jobs",
+    "prepare_run": "worldflux.training.submit",
+    "worker_command": "worldflux.training.submit",
 }
 __all__ = sorted(_EXPORTS)
 

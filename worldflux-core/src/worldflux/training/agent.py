@@ -1,9 +1,10 @@
 """The agent interface: what a family gives the Trainer so one loop trains every family.
 
-A model opts into training by defining ``make_agent(num_envs) -> Agent``. The
-agent owns the family's optimisers and acting state (a recurrent latent, a
-planner's warm start); the Trainer owns environments, replay, the update
-schedule, checkpoints and logging.
+A family registers its agent class beside its builder (``add_preset(..., agent=
+"module:Class")``); the Trainer finds it through the catalog. The agent is the
+family's training object: it owns the optimisers, the update and the acting
+state (a recurrent latent, a planner's warm start); the Trainer owns
+environments, replay, the update schedule, checkpoints and logging.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from worldflux.building import preset_for_family
 from worldflux.errors import ConfigError
+from worldflux.lazy import load_ref
 from worldflux.types import Batch
 
 
@@ -62,11 +65,12 @@ class Agent(Protocol):
 
 
 def make_agent(model: Any, num_envs: int) -> Agent:
-    """The family's agent for ``model``, acting in ``num_envs`` environments at once."""
-    factory = getattr(model, "make_agent", None)
-    if factory is None:
+    """The agent registered for ``model``'s preset, acting in ``num_envs`` environments at once."""
+    family = getattr(model, "family", None)
+    preset = None if family is None else preset_for_family(family, getattr(model, "preset_name", None))
+    if preset is None or preset.agent is None:
         raise ConfigError(
-            f"{type(model).__name__} ({getattr(model, 'family', '?')}) cannot be trained by the Trainer: "
-            f"its family defines no make_agent(num_envs). See docs/training.md, 'The agent interface'."
+            f"{type(model).__name__} ({family or '?'}) cannot be trained by the Trainer: its family registers "
+            f"no agent. See docs/training.md, 'The agent interface'."
         )
-    return factory(num_envs)
+    return load_ref(preset.agent, provider=str(preset.provider))(model, num_envs)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from worldflux.config import config_field, non_negative, one_of, positive, worldflux_config
-
-NATIVE_BACKEND = "native_torch"
+from worldflux.records import NATIVE_BACKEND
 
 
 @worldflux_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from worldflux.errors import WorldFluxError
-from worldflux.training.metrics import read_metrics
+from worldflux.runs import read_metrics
 
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:

@@ -18,44 +18,39 @@ from typing import Any
 import numpy as np
 import torch
 
-from worldflux.backends import OfficialBackendHandle
-from worldflux.config import evolve_config
+from worldflux.backends import DelegatedHandle
+from worldflux.config import evolve_config, make_config
 from worldflux.devices import resolve_device
 from worldflux.errors import ConfigError
 from worldflux.log import get_logger
+from worldflux.protocol import model_name
+from worldflux.records import NATIVE_BACKEND
+from worldflux.runs import MetricsLog, RunDir, default_run_dir, open_run
 from worldflux.saving import save_model
 from worldflux.training.agent import Agent, make_agent
 from worldflux.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
-from worldflux.training.config import NATIVE_BACKEND, TrainingConfig
+from worldflux.training.config import TrainingConfig
 from worldflux.training.distributed import Workers
 from worldflux.training.envs import EnvPool, episode_seed
 from worldflux.training.evaluation import evaluate
-from worldflux.training.jobs import refuse_busy
-from worldflux.training.metrics import MetricsLog
 from worldflux.training.progress import Progress
 from worldflux.training.replay import Replay
 from worldflux.training.replay_files import ReplayFiles
-from worldflux.training.rundir import RunDir, default_run_dir
 
 log = get_logger(__name__)
 CHUNK = 1024  # replay rows per file; the replay holds at least this many, so every chunk can be written
 
 
-def model_name(model: Any) -> str:
-    """The preset a model was built from, else its family."""
-    return getattr(model, "preset_name", None) or getattr(model, "family", type(model).__name__)
-
-
 class Trainer:
     """Trains ``model`` as ``config`` says: in this process (:meth:`fit`) or in the background (:meth:`submit`).
 
-    ``model`` is a native model, or an :class:`OfficialBackendHandle` that a
+    ``model`` is a native model, or an :class:`DelegatedHandle` that a
     delegated backend runs (``submit`` only).
     """
 
     def __init__(self, model: Any, config: TrainingConfig | None = None) -> None:
         config = config or TrainingConfig()
-        if isinstance(model, OfficialBackendHandle):
+        if isinstance(model, DelegatedHandle):
             from worldflux.state import catalog
 
             named = config.backend if config.backend == NATIVE_BACKEND else catalog().backend(config.backend).name
@@ -76,7 +71,7 @@ class Trainer:
         from worldflux.factory import create_world_model
 
         run = RunDir(run_dir)
-        config = evolve_config(run.read()["training"], {**changes, "run_dir": str(run.path)})
+        config = make_config(TrainingConfig, {**run.read()["training"], **changes, "run_dir": str(run.path)})
         trainer = cls(create_world_model(run.model, device=config.device), config)
         trainer.resuming = True
         return trainer
@@ -86,14 +81,14 @@ class Trainer:
         self.stop_requested.set()
 
     def submit(self) -> Any:
-        """Start this run in the background and return its :class:`~worldflux.training.jobs.Job`."""
-        if isinstance(self.model, OfficialBackendHandle):
+        """Start this run in the background and return its :class:`~worldflux.runs.Job`."""
+        if isinstance(self.model, DelegatedHandle):
             from worldflux.lazy import load_ref
             from worldflux.state import catalog
 
             record = catalog().backend(self.model.backend)
             return load_ref(record.launcher, provider=str(record.provider))(self.model, self.config)
-        from worldflux.training.jobs import submit_native
+        from worldflux.training.submit import submit_native
 
         return submit_native(self)
 
@@ -101,7 +96,7 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         """Train to ``config.steps`` env steps in this process; returns the final counters and evaluation."""
-        if isinstance(self.model, OfficialBackendHandle):
+        if isinstance(self.model, DelegatedHandle):
             raise ConfigError(f"{self.model.model_id} runs on backend {self.model.backend!r}, not in this "
                               f"process: call Trainer(...).submit()")
         c = self.config
@@ -116,7 +111,6 @@ class Trainer:
         if not self.resuming and has_checkpoint(run.checkpoint()):
             raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} "
                               f"(Trainer.resume) or choose another run directory")
-        refuse_busy(run.path)
         self.run_dir = run.path
         model = self.model.to(device)
         pool = EnvPool(c.env, c.num_envs, c.seed, c.image_size, first_index=workers.rank * c.num_envs)
@@ -136,8 +130,8 @@ class Trainer:
         restoring = self.resuming and has_checkpoint(run.checkpoint(workers.rank))
         if restoring:
             loop.restore()
-        if workers.main:
-            run.write_config(c, model_name(model))  # a resume may have changed steps or device
+        if workers.main:  # refuses a directory another job writes; records the config (a resume may change it)
+            open_run(run.path, model_name=model_name(model), env=c.env, config=c)
             if not restoring:
                 save_model(model, run.model)
         workers.check_same(loop.count["steps"], "the env step to continue from")

@@ -7,7 +7,7 @@ import sys
 import traceback
 
 from worldflux.log import log_to_stderr
-from worldflux.training.jobs import write_status
+from worldflux.runs import write_status
 from worldflux.training.trainer import Trainer
 
 

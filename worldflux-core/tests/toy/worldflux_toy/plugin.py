@@ -1,6 +1,7 @@
 from worldflux import hookimpl
 
-REFS = {"config_class": "worldflux_toy.model:ToyConfig", "builder": "worldflux_toy.model:ToyModel"}
+REFS = {"config_class": "worldflux_toy.model:ToyConfig", "builder": "worldflux_toy.model:ToyModel",
+        "agent": "worldflux_toy.agent:ToyAgent"}
 
 
 @hookimpl
@@ -13,4 +14,5 @@ def worldflux_register_families(registry):
                         config={"latent_dim": 64}, param_count=4805, reference_spec={"obs_shape": (4,), "action_dim": 2},
                         surface="public", maturity="experimental", **REFS)
     registry.add_preset("toy:draft", family="toy", description="unfinished", obs_shape=(4,), action_dim=2,
-                        param_count=157, surface="all", maturity="skeleton", parity_role="ci-only", **REFS)
+                        param_count=157, surface="all", maturity="skeleton", parity_role="ci-only",
+                        **{k: v for k, v in REFS.items() if k != "agent"})  # no agent: not trainable

@@ -9,10 +9,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from worldflux.config import config_to_dict, make_config
-from worldflux.errors import WorldFluxError
 from worldflux.atomic import write_json_atomic
-from worldflux.training.config import TrainingConfig
+from worldflux.config import config_to_dict
+from worldflux.errors import WorldFluxError
 
 RUN_FILE = "run.json"
 
@@ -46,15 +45,16 @@ class RunDir:
     def replay(self, rank: int = 0) -> Path:
         return self.path / ("replay" if rank == 0 else f"replay-rank{rank}")
 
-    def write_config(self, config: TrainingConfig, model_name: str) -> None:
+    def write_config(self, config: Any, model_name: str) -> None:
+        """Record the model's name and the run's ``config`` (a TrainingConfig) in ``run.json``."""
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.run_file, {"model": model_name, "training": config_to_dict(config)})
 
     def read(self) -> dict[str, Any]:
-        """``{"model": name, "training": TrainingConfig}`` as written when the run started."""
+        """``{"model": name, "training": {field: value}}`` as written when the run started."""
         try:
             data = json.loads(self.run_file.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise WorldFluxError(f"{self.path} is not a worldflux run directory ({self.run_file}: {exc}). "
                                  f"Pass the directory `worldflux train --out` created.") from exc
-        return {"model": data["model"], "training": make_config(TrainingConfig, data["training"])}
+        return {"model": data["model"], "training": data["training"]}

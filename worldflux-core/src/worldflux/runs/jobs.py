@@ -14,18 +14,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from worldflux.errors import WorldFluxError
 from worldflux.atomic import write_json_atomic
-from worldflux.training.metrics import read_metrics
-from worldflux.training.rundir import RunDir, default_run_dir
-
-if TYPE_CHECKING:
-    from worldflux.training.trainer import Trainer
+from worldflux.errors import WorldFluxError
+from worldflux.runs.metrics import read_metrics
+from worldflux.runs.rundir import RunDir
 
 STATUS_FILE = "status.json"
 ACTIVE = ("queued", "starting", "running")  # queued: a cluster backend has not started it yet
@@ -193,32 +189,6 @@ def refuse_busy(run_dir: Path) -> None:
     if status in ACTIVE and job._status_record().get("pid") != os.getpid():
         raise WorldFluxError(f"job {job.id} is still {status} in {run_dir}; cancel it first "
                              f"(worldflux jobs cancel {job.id}) or choose another run directory")
-
-
-def prepare_run(trainer: Trainer) -> RunDir:
-    """Write ``trainer``'s run directory (config and initial model) so a worker anywhere can start it."""
-    from worldflux.training.trainer import model_name
-
-    c = trainer.config
-    run = RunDir(c.run_dir or default_run_dir(model_name(trainer.model), c.env))
-    refuse_busy(run.path)
-    run.write_config(c, model_name(trainer.model))
-    if not trainer.resuming:
-        from worldflux.saving import save_model
-
-        save_model(trainer.model, run.model)
-    return run
-
-
-def worker_command(run_dir: Path) -> list[str]:
-    """The command that trains a prepared run directory."""
-    return [sys.executable, "-m", "worldflux.training.worker", str(run_dir)]
-
-
-def submit_native(trainer: Trainer) -> Job:
-    """Write the run directory for ``trainer`` and train it in a background worker process."""
-    run = prepare_run(trainer)
-    return launch(run.path, worker_command(run.path), kind="native")
 
 
 def get_job(ref: str | Path) -> Job:
