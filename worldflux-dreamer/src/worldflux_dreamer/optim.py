@@ -3,6 +3,9 @@
 Per parameter: clip the gradient to ``agc * max(1e-3, ||param||)``, divide by
 the bias-corrected RMS of past gradients (LaProp normalises *before*
 momentum), then take bias-corrected momentum and scale by the learning rate.
+The squared gradients and their average are flushed to zero below the smallest
+normal float32, as XLA does on CPU and GPU: a gradient under about 1e-19 then
+meets a zero RMS and moves its parameter by ``lr * g / eps``, as officially.
 """
 
 from __future__ import annotations
@@ -10,6 +13,12 @@ from __future__ import annotations
 from typing import Iterable
 
 import torch
+
+TINY = torch.finfo(torch.float32).tiny  # XLA flushes denormals (below this) to zero
+
+
+def _flush(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    return [torch.where(t.abs() < TINY, torch.zeros_like(t), t) for t in tensors]
 
 
 class LaProp(torch.optim.Optimizer):
@@ -40,7 +49,9 @@ class LaProp(torch.optim.Optimizer):
                 state["step"] = step
             b1, b2 = group["beta1"], group["beta2"]
             nus, mus = [s["nu"] for s in states], [s["mu"] for s in states]
-            torch._foreach_lerp_(nus, torch._foreach_mul(grads, grads), 1 - b2)
+            torch._foreach_lerp_(nus, _flush(torch._foreach_mul(grads, grads)), 1 - b2)
+            for nu, flushed in zip(nus, _flush(nus)):
+                nu.copy_(flushed)
             denom = torch._foreach_sqrt(torch._foreach_div(nus, 1 - b2**step))
             torch._foreach_add_(denom, group["eps"])
             torch._foreach_lerp_(mus, torch._foreach_div(grads, denom), 1 - b1)
