@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from worldflux import create_world_model
-from worldflux.errors import ConfigError
+from worldflux.errors import ConfigError, WorldFluxError
 from worldflux.runs import read_metrics
 from worldflux.training import Trainer, TrainingConfig
 
@@ -53,3 +53,14 @@ def test_a_preset_whose_family_registers_no_agent_is_refused(toy, tmp_path: Path
     with pytest.raises(ConfigError, match=r"ToyModel \(toy\) cannot be trained by the Trainer: its family "
                                           r"registers no agent"):
         Trainer(model, _run(tmp_path, 16)).fit()
+
+
+def test_a_second_writer_of_a_run_directory_is_refused_and_the_first_keeps_it(toy, tmp_path: Path) -> None:
+    from worldflux.runs import RunDir, hold
+
+    with hold(RunDir(tmp_path)):  # another process (or Trainer) writing this directory
+        with pytest.raises(WorldFluxError, match=f"another process is writing {tmp_path} \\(it holds "
+                                                 f"{tmp_path / '.lock'}\\)"):
+            Trainer(_toy(), _run(tmp_path, 16)).fit()
+    assert not (tmp_path / "run.json").exists()
+    assert Trainer(_toy(), _run(tmp_path, 16)).fit()["steps"] == 16  # free again once the holder is done

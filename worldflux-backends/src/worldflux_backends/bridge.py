@@ -23,10 +23,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from worldflux.lazy import load_ref
 from worldflux.atomic import write_json_atomic
-from worldflux.runs import Job, launch, write_status
-from worldflux.runs import METRICS_FILE
+from worldflux.lazy import load_ref
+from worldflux.runs import METRICS_FILE, Job, RunDir, hold, launch, write_status
 
 BACKEND_FILE = "backend.json"
 GRACE_S = 10.0
@@ -173,7 +172,8 @@ def _end_leftovers() -> None:
 
 def main(run_dir: Path) -> int:
     try:
-        return run(run_dir)
+        with hold(RunDir(run_dir)):  # the only writer of the run directory while the official code runs
+            return run(run_dir)
     except BaseException as exc:  # noqa: BLE001 - any failure of the bridge must reach status.json
         traceback.print_exc()
         write_status(run_dir, "failed", error=f"the backend bridge failed: {type(exc).__name__}: {exc}")

@@ -194,8 +194,8 @@ def launch(code: OfficialCode, handle: DelegatedHandle, config: TrainingConfig,
         missing = more_problems(s, found)
     if missing:
         raise BackendError(f"{code.name} cannot run on this machine:\n- " + "\n- ".join(missing))
-    open_run(run_dir, model_name=handle.model_id, env=config.env, config=config)
-    planned.cwd.mkdir(parents=True, exist_ok=True)
+    with open_run(run_dir, model_name=handle.model_id, env=config.env, config=config):
+        planned.cwd.mkdir(parents=True, exist_ok=True)
     return start_official_run(run_dir, command=planned.command, cwd=str(planned.cwd), env=dict(planned.env),
                               metrics_file=planned.metrics_file, translate=planned.translate,
                               metrics_format=planned.metrics_format, more_metrics=planned.more_metrics,

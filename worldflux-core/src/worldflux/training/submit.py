@@ -18,10 +18,10 @@ def prepare_run(trainer: Trainer) -> RunDir:
     from worldflux.saving import save_model
 
     c = trainer.config
-    run = open_run(c.run_dir, model_name=model_name(trainer.model), env=c.env, config=c)
-    if not trainer.resuming:
-        save_model(trainer.model, run.model)
-    return run
+    with open_run(c.run_dir, model_name=model_name(trainer.model), env=c.env, config=c) as run:
+        if not trainer.resuming:
+            save_model(trainer.model, run.model)
+    return run  # unlocked again: the worker holds the lock while it trains
 
 
 def worker_command(run_dir: Path) -> list[str]:

@@ -9,6 +9,7 @@ exactly where the checkpoint was taken.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -127,30 +128,31 @@ class Trainer:
                         context=agent.replay_context)
         files = ReplayFiles(run.replay(workers.rank), CHUNK)
         loop = _Loop(self, c, model, agent, pool, replay, files, rng, run, workers, device)
-        restoring = self.resuming and has_checkpoint(run.checkpoint(workers.rank))
-        if restoring:
-            loop.restore()
-        if workers.main:  # refuses a directory another job writes; records the config (a resume may change it)
-            open_run(run.path, model_name=model_name(model), env=c.env, config=c)
-            if not restoring:
+        with contextlib.ExitStack() as held:
+            if workers.main:  # the only writer of the directory; records the config (a resume may change it)
+                held.enter_context(open_run(run.path, model_name=model_name(model), env=c.env, config=c))
+            restoring = self.resuming and has_checkpoint(run.checkpoint(workers.rank))
+            if restoring:
+                loop.restore()
+            if workers.main and not restoring:
                 save_model(model, run.model)
-        workers.check_same(loop.count["steps"], "the env step to continue from")
-        workers.barrier()
-        handlers = {}
-        if threading.current_thread() is threading.main_thread():
-            def interrupt(*_: Any) -> None:  # the first Ctrl-C stops after this step; a second aborts
-                self.stop_requested.set()
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            workers.check_same(loop.count["steps"], "the env step to continue from")
+            workers.barrier()
+            handlers = {}
+            if threading.current_thread() is threading.main_thread():
+                def interrupt(*_: Any) -> None:  # the first Ctrl-C stops after this step; a second aborts
+                    self.stop_requested.set()
+                    signal.signal(signal.SIGINT, signal.default_int_handler)
 
-            handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set()),
-                        signal.SIGINT: signal.signal(signal.SIGINT, interrupt)}
-        try:
-            return loop.run()
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-            pool.close()
-            workers.close()
+                handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set()),
+                            signal.SIGINT: signal.signal(signal.SIGINT, interrupt)}
+            try:
+                return loop.run()
+            finally:
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
+                pool.close()
+                workers.close()
 
 
 class _Loop:
