@@ -21,6 +21,7 @@ import torch
 
 from worldflux.atomic import write_json_atomic
 from worldflux.building import build_config, build_model, preset_for_family
+from worldflux.paths import file_in
 from worldflux.errors import SavedModelError
 from worldflux.log import get_logger
 from worldflux.version import __version__
@@ -103,19 +104,31 @@ def read_saved_config(path: str | Path) -> dict[str, Any]:
             f"{config_path} is not a worldflux model config (no \"format\": \"{FORMAT}\"). "
             f"Saved models are directories written by model.save_pretrained(path)."
         )
-    if data.get("format_version", 0) > FORMAT_VERSION:
+    version = data.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SavedModelError(f"{config_path} has format_version {version!r}, not a number; the save is corrupt. "
+                              f"Save the model again.")
+    if version > FORMAT_VERSION:
         raise SavedModelError(
             f"{path} was saved by worldflux {data.get('worldflux_version')} in format "
             f"{data['format_version']}; this worldflux reads up to {FORMAT_VERSION}. Upgrade worldflux."
         )
-    for key in ("family", "config", "weights"):
-        if key not in data:
-            raise SavedModelError(f"{config_path} lacks {key!r}; the save is corrupt. Save the model again.")
+    for key, kind in (("family", str), ("config", dict), ("weights", dict)):
+        if not isinstance(data.get(key), kind):
+            raise SavedModelError(f"{config_path}: {key!r} is missing or not a {kind.__name__}; the save is corrupt. "
+                                  f"Save the model again.")
+    weights = data["weights"]
+    if not (isinstance(weights.get("sha256"), str) and isinstance(weights.get("bytes"), int)):
+        raise SavedModelError(f"{config_path}: 'weights' lacks its sha256 or byte count; the save is corrupt. "
+                              f"Save the model again.")
     return data
 
 
 def _checked_weights(path: Path, info: dict[str, Any]) -> Path:
-    weights = path / str(info.get("file", ""))
+    weights = file_in(path, info.get("file"), named_by=path / CONFIG_FILE)
+    if weights is None:
+        raise SavedModelError(f"{path / CONFIG_FILE} names weights file {info.get('file')!r}, which is not a file "
+                              f"inside {path}; the config was altered. Save the model again.")
     if not weights.is_file():
         raise SavedModelError(f"{path} names weights file {weights.name!r}, which is missing. Save the model again.")
     size = weights.stat().st_size
@@ -129,6 +142,21 @@ def _checked_weights(path: Path, info: dict[str, Any]) -> Path:
     return weights
 
 
+def _check_shapes(weights: Path, skeleton: Any, family: str) -> None:
+    """The tensors in ``weights`` (read from the safetensors header) fit ``skeleton``, a model on the meta device."""
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    try:
+        with safetensors.safe_open(str(weights), "pt") as f:
+            stored = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as exc:  # noqa: BLE001 - a header that does not parse is a corrupt file, whatever the error
+        raise SavedModelError(f"{weights} is not a readable safetensors file ({exc}); save the model again.") from exc
+    wrong = [f"{k}: stored {stored[k]}, config gives {expected.get(k)}" for k in stored if stored[k] != expected.get(k)]
+    if wrong:
+        raise SavedModelError(f"The weights in {weights} do not fit the {family} model its config.json describes ("
+                              + "; ".join(wrong[:3]) + (f"; {len(wrong) - 3} more" if len(wrong) > 3 else "")
+                              + "). The config or the weights were altered; save the model again.")
+
+
 def load_model(path: str | Path, device: torch.device) -> Any:
     """Rebuild the model saved at ``path`` with its exact weights, on ``device``."""
     path = Path(path).expanduser()
@@ -136,6 +164,7 @@ def load_model(path: str | Path, device: torch.device) -> Any:
     preset = preset_for_family(data["family"], data.get("preset"))
     config = build_config(preset, data["config"], base={})
     weights = _checked_weights(path, data["weights"])
+    _check_shapes(weights, build_model(preset, config, torch.device("meta")), preset.family)  # before allocating
     model = build_model(preset, config, torch.device("cpu"))
     try:
         safetensors.torch.load_model(model, str(weights), strict=True)

@@ -18,8 +18,9 @@ from typing import Any
 import safetensors.torch
 import torch
 
-from worldflux.errors import WorldFluxError
 from worldflux.atomic import write_json_atomic
+from worldflux.errors import WorldFluxError
+from worldflux.paths import file_in
 
 STATE_FILE = "state.json"
 FORMAT = "worldflux-checkpoint"
@@ -45,6 +46,8 @@ def _flatten(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def _unflatten(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(value, dict):
         if "__tensor__" in value:
+            if value["__tensor__"] not in tensors:
+                raise ValueError(f"it refers to tensor {value['__tensor__']!r}, which the tensor file does not hold")
             return tensors[value["__tensor__"]]
         if "__items__" in value:
             return {k: _unflatten(v, tensors) for k, v in value["__items__"]}
@@ -85,18 +88,25 @@ def has_checkpoint(directory: Path) -> bool:
 
 def load_checkpoint(directory: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """The tree saved in ``directory``, tensors on ``device``; checks format, size and hash."""
+    state = directory / STATE_FILE
     try:
-        meta = json.loads((directory / STATE_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        meta = json.loads(state.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorldFluxError(f"no readable checkpoint in {directory}: {exc}") from exc
-    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise WorldFluxError(f"{directory / STATE_FILE} is not a worldflux checkpoint (format "
-                             f"{meta.get('format')!r} v{meta.get('format_version')!r})")
-    path = directory / meta["tensors"]
-    if not path.is_file() or path.stat().st_size != meta["size"]:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        got = meta if not isinstance(meta, dict) else f"format {meta.get('format')!r} v{meta.get('format_version')!r}"
+        raise WorldFluxError(f"{state} is not a worldflux checkpoint ({got})")
+    path = file_in(directory, meta.get("tensors"), named_by=state)
+    if path is None:
+        raise WorldFluxError(f"{state} names tensor file {meta.get('tensors')!r}, which is not a file inside "
+                             f"{directory}; the checkpoint was altered. Resume from another copy, or start again.")
+    if not path.is_file() or path.stat().st_size != meta.get("size"):
         raise WorldFluxError(f"checkpoint tensors {path} are missing or truncated")
     with path.open("rb") as f:
-        if hashlib.file_digest(f, "sha256").hexdigest() != meta["sha256"]:
+        if hashlib.file_digest(f, "sha256").hexdigest() != meta.get("sha256"):
             raise WorldFluxError(f"checkpoint tensors {path} do not match their recorded sha256")
-    tensors = safetensors.torch.load_file(str(path), device=str(device))
-    return _unflatten(meta["tree"], tensors)
+    try:
+        return _unflatten(meta.get("tree"), safetensors.torch.load_file(str(path), device=str(device)))
+    except (ValueError, TypeError, AttributeError, safetensors.SafetensorError) as exc:
+        raise WorldFluxError(f"{state} does not describe the tensors in {path}: {exc}. The checkpoint was "
+                             f"altered; resume from another copy, or start again.") from exc

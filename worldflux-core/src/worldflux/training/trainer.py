@@ -22,7 +22,7 @@ import torch
 from worldflux.backends import DelegatedHandle
 from worldflux.config import evolve_config, make_config
 from worldflux.devices import resolve_device
-from worldflux.errors import ConfigError
+from worldflux.errors import ConfigError, WorldFluxError
 from worldflux.log import get_logger
 from worldflux.protocol import model_name
 from worldflux.records import NATIVE_BACKEND
@@ -200,10 +200,22 @@ class _Loop:
         self.workers.barrier()
 
     def restore(self) -> None:
-        tree = load_checkpoint(self.rundir.checkpoint(self.workers.rank), self.device)
+        directory = self.rundir.checkpoint(self.workers.rank)
+        tree = load_checkpoint(directory, self.device)
+        try:
+            self._restore(tree)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+            raise WorldFluxError(f"the checkpoint in {directory} does not fit this run ({type(exc).__name__}: "
+                                 f"{exc}); it was altered or belongs to another model. Resume from another copy, "
+                                 f"or start the run again in a new directory.") from exc
+
+    def _restore(self, tree: dict[str, Any]) -> None:
         self.model.load_state_dict(tree["model"])
         self.agent.load_state_dict(tree["agent"])
-        self.count.update(tree["counters"])
+        counters = tree["counters"]
+        if not all(type(counters.get(k)) is int for k in ("steps", "updates", "episodes")):
+            raise TypeError(f"its counters {counters!r} are not whole numbers")
+        self.count.update(counters)
         torch.set_rng_state(tree["rng"]["torch"].cpu())
         if tree["rng"]["cuda"] and self.device.type == "cuda":
             torch.cuda.set_rng_state_all([state.cpu() for state in tree["rng"]["cuda"]])
