@@ -80,3 +80,16 @@ def test_kill_9_during_a_checkpoint_then_resume_reproduces_the_uninterrupted_run
     ref, got = comparable(read_metrics(reference)), comparable(read_metrics(killed))
     assert [r["step"] for r in got] == [r["step"] for r in ref]  # nothing lost, nothing duplicated
     assert got == ref
+
+
+@pytest.mark.parametrize("kill_at", [40, 80])
+def test_kill_9_before_the_first_checkpoint_then_resume_starts_the_run_again_cleanly(tmp_path: Path,
+                                                                                   kill_at: int) -> None:
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    assert _tiny("tdmpc2:ci", "Pendulum-v1", str(reference)).returncode == 0
+    died = _tiny("tdmpc2:ci", "Pendulum-v1", str(killed), "--kill-after-record", str(kill_at))
+    assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
+    assert not (killed / "checkpoint" / "state.json").exists() and read_metrics(killed)[-1]["step"] == kill_at
+    resumed = _tiny("tdmpc2:ci", "Pendulum-v1", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert comparable(read_metrics(killed)) == comparable(read_metrics(reference))  # no record of the first try

@@ -1,7 +1,10 @@
-"""A tiny training run in a fresh process: ``python tiny_run.py MODEL ENV RUN_DIR [--kill-on-commit N]``.
+"""A tiny training run in a fresh process: ``python tiny_run.py MODEL ENV RUN_DIR [--kill-on-commit N]
+[--kill-after-record STEP] [--resume]``.
 
 With ``--kill-on-commit N`` the process SIGKILLs itself during its N-th
-checkpoint, after the tensors are on disk and before ``state.json`` commits.
+checkpoint, after the tensors are on disk and before ``state.json`` commits;
+with ``--kill-after-record STEP``, right after writing the metrics record of
+that env step.
 """
 
 from __future__ import annotations
@@ -24,8 +27,21 @@ parser.add_argument("model")
 parser.add_argument("env")
 parser.add_argument("run_dir")
 parser.add_argument("--kill-on-commit", type=int, default=0)
+parser.add_argument("--kill-after-record", type=int, default=0)
 parser.add_argument("--resume", action="store_true")
 args = parser.parse_args()
+
+if args.kill_after_record:
+    import worldflux.runs.metrics as metrics
+
+    real_record = metrics.MetricsLog.write
+
+    def record_or_die(self, record):  # type: ignore[no-untyped-def]
+        real_record(self, record)
+        if record["step"] == args.kill_after_record:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    metrics.MetricsLog.write = record_or_die
 
 if args.kill_on_commit:
     commits = 0

@@ -7,6 +7,7 @@ import torch
 
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
+from worldflux.errors import ConfigError
 from worldflux.types import Batch
 from worldflux_dreamer.agent import DreamerAgent
 from worldflux_dreamer.normalize import PercentileNormalizer
@@ -145,3 +146,13 @@ def test_a_replayed_window_starts_from_its_stored_context():
     torch.testing.assert_close(deter[0], stepped[0])  # continues the stored state
     torch.testing.assert_close(deter[1], reset[1])  # an episode start resets it, as without context
     torch.testing.assert_close(no_context, reset)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"obs_shape": (8, 8)}, r"obs_shape must be \(C, H, W\) for images or \(D,\) for vectors; got \(8, 8\)"),
+    ({"policy_min_std": 2.0}, r"policy_min_std \(2.0\) must be below policy_max_std \(1.0\)"),
+    ({"lr": float("nan")}, "lr must be a finite number > 0"),
+])
+def test_a_config_that_cannot_work_is_refused_when_built(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        create_world_model("dreamer:ci", **changes)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
+from worldflux.errors import ConfigError
 from worldflux.types import Batch
 from worldflux_tdmpc2.agent import TDMPC2Agent
 from worldflux_tdmpc2.functional import make_bins, two_hot, two_hot_inv
@@ -191,3 +192,15 @@ def test_parameter_counts_equal_the_official_model(name, obs, episodic, official
     """Counted from nicklashansen/tdmpc2 HEAD e9f5932's WorldModel on CPU (see docs/tdmpc2.md)."""
     model = create_world_model(name, device="meta", obs_shape=(obs,), action_dim=6, episodic=episodic)
     assert model.num_parameters() == official
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"num_elites": 1000, "num_samples": 16}, r"num_elites \(1000\) must not exceed num_samples \(16\)"),
+    ({"num_pi_trajs": 32, "num_samples": 16}, r"num_pi_trajs \(32\) must not exceed num_samples \(16\)"),
+    ({"vmin": 5.0, "vmax": 1.0}, r"vmin \(5.0\) must be below vmax \(1.0\)"),
+    ({"lr": float("inf")}, "lr must be a finite number > 0"),
+    ({"obs_shape": (3, 8, 8)}, r"obs_shape must be a \(D,\) state vector"),
+])
+def test_a_config_that_cannot_work_is_refused_when_built(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        create_world_model("tdmpc2:ci", **changes)

@@ -140,6 +140,9 @@ class Catalog:
             raise ValueError(f"surface must be one of {', '.join(SURFACES)}; got {surface!r}")
         if maturity is not None and maturity not in MATURITIES:
             raise ValueError(f"maturity must be one of {', '.join(MATURITIES)}; got {maturity!r}")
+        if family is not None and normalise(family) not in self.families:
+            raise UnknownModelError(f"No installed family {family!r}; installed: "
+                                    f"{', '.join(sorted(self.families)) or 'none'}. See `worldflux plugins`.")
         return [
             p
             for p in self.presets.values()

@@ -11,6 +11,7 @@ config rebuilt from JSON equals the one saved. Every family config has
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any, Callable, Mapping, TypeVar
 
 import attrs
@@ -128,21 +129,33 @@ def worldflux_config(cls: type[T]) -> type[T]:
 
 
 def positive(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Validator: the value must be > 0."""
-    if value is not None and not value > 0:
-        raise ConfigError(f"{type(inst).__name__}.{attribute.name} must be > 0; got {value!r}")
+    """Validator: the value must be finite and > 0."""
+    if value is not None and not 0 < value < math.inf:
+        raise ConfigError(f"{type(inst).__name__}.{attribute.name} must be a finite number > 0; got {value!r}")
 
 
 def non_negative(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Validator: the value must be >= 0."""
-    if value is not None and not value >= 0:
-        raise ConfigError(f"{type(inst).__name__}.{attribute.name} must be >= 0; got {value!r}")
+    """Validator: the value must be finite and >= 0."""
+    if value is not None and not 0 <= value < math.inf:
+        raise ConfigError(f"{type(inst).__name__}.{attribute.name} must be a finite number >= 0; got {value!r}")
 
 
 def unit_interval(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validator: the value must lie in [0, 1]."""
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{type(inst).__name__}.{attribute.name} must be in [0, 1]; got {value!r}")
+
+
+def ordered(*pairs: tuple[str, str]) -> Callable[[Any], None]:
+    """A post-init check that each ``(low, high)`` field pair has ``low < high`` (an empty range is an error)."""
+
+    def check(inst: Any) -> None:
+        for low, high in pairs:
+            if not getattr(inst, low) < getattr(inst, high):
+                raise ConfigError(f"{type(inst).__name__}.{low} ({getattr(inst, low)!r}) must be below {high} "
+                                  f"({getattr(inst, high)!r})")
+
+    return check
 
 
 def one_of(*choices: Any) -> Validator:

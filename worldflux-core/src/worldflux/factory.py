@@ -26,6 +26,9 @@ def resolve_model(model: str | Path | Preset) -> Preset | Path:
 
     if isinstance(model, Preset):
         return model
+    if not isinstance(model, (str, Path)) or not str(model).strip():
+        raise ConfigError(f"model must be a preset name (e.g. 'tdmpc2:5m'), an alias or a saved model's directory; "
+                          f"got {model!r}. See `worldflux models list`.")
     text = str(model)
     if isinstance(model, Path) or text.startswith((".", "/", "~")) or "/" in text or "\\" in text \
             or is_saved_model(text):

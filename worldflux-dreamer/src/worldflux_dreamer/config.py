@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from worldflux.config import config_field, non_negative, one_of, positive, unit_interval, worldflux_config
+from worldflux.config import config_field, non_negative, one_of, ordered, positive, unit_interval, worldflux_config
+from worldflux.errors import ConfigError
 
 
 @worldflux_config
@@ -77,6 +78,13 @@ class DreamerV3Config:
     batch_length: int = config_field(64, help="steps per sequence", validator=positive)
     train_ratio: float = config_field(32.0, help="replayed steps trained per environment step", validator=positive)
     act: str = config_field("silu", help="activation", validator=one_of("silu", "gelu", "mish", "relu"))
+
+    def __attrs_post_init__(self) -> None:
+        """Checks across fields, so a config that cannot work fails when built, not at the first act."""
+        if len(self.obs_shape) not in (1, 3):
+            raise ConfigError(f"DreamerV3Config.obs_shape must be (C, H, W) for images or (D,) for vectors; got "
+                              f"{self.obs_shape!r}")
+        ordered(("policy_min_std", "policy_max_std"), ("retnorm_low", "retnorm_high"))(self)
 
     @property
     def stoch_size(self) -> int:

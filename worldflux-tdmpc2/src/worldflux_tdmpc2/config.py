@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from worldflux.config import config_field, non_negative, positive, unit_interval, worldflux_config
+from worldflux.config import config_field, non_negative, ordered, positive, unit_interval, worldflux_config
+from worldflux.errors import ConfigError
 
 
 @worldflux_config
@@ -69,6 +70,19 @@ class TDMPC2Config:
     discount_denom: float = config_field(5.0, help="discount rule: frac = episode_length / this", validator=positive)
     discount_min: float = config_field(0.95, help="discount lower bound", validator=unit_interval)
     discount_max: float = config_field(0.995, help="discount upper bound", validator=unit_interval)
+
+    def __attrs_post_init__(self) -> None:
+        """Checks across fields, so a config that cannot work fails when built, not at the first act."""
+        if len(self.obs_shape) != 1:
+            raise ConfigError(f"TDMPC2Config.obs_shape must be a (D,) state vector; got {self.obs_shape!r}")
+        ordered(("vmin", "vmax"), ("log_std_min", "log_std_max"), ("min_std", "max_std"))(self)
+        if self.discount_min > self.discount_max:
+            raise ConfigError(f"TDMPC2Config.discount_min ({self.discount_min!r}) must not exceed discount_max "
+                              f"({self.discount_max!r})")
+        for name in ("num_elites", "num_pi_trajs"):  # both are among the num_samples sequences MPPI scores
+            if getattr(self, name) > self.num_samples:
+                raise ConfigError(f"TDMPC2Config.{name} ({getattr(self, name)}) must not exceed num_samples "
+                                  f"({self.num_samples}), the sequences MPPI scores")
 
     @property
     def discount(self) -> float:

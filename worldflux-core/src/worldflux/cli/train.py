@@ -102,7 +102,7 @@ def train(model: str | None, env_id: str | None, steps: int | None, seed: int | 
 @click.command("eval")
 @click.argument("source")
 @click.option("--env", "env_id", help="Environment id; defaults to a run's own env.")
-@click.option("--episodes", type=int, default=10, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, default=12345, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 def eval_command(source: str, env_id: str | None, episodes: int, seed: int, device: str) -> None:

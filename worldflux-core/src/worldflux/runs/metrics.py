@@ -26,15 +26,15 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 class MetricsLog:
-    """Appends records; on resume drops those written after the checkpoint, so none is duplicated."""
+    """Appends records after dropping those written after ``resume_step`` (the checkpoint's step; 0 for a run
+    that starts, or starts again), so none is duplicated and none is left from an attempt that was not kept."""
 
-    def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
+    def __init__(self, run_dir: Path, resume_step: int) -> None:
         self.path = run_dir / METRICS_FILE
-        if resume_step is not None:
-            kept = [r for r in read_metrics(run_dir) if r["step"] <= resume_step]
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-            tmp.replace(self.path)
+        kept = [r for r in read_metrics(run_dir) if isinstance(r.get("step"), int) and r["step"] <= resume_step]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        tmp.replace(self.path)
         self.file = self.path.open("a")
         self.tensorboard = _tensorboard(run_dir / "tensorboard")
 

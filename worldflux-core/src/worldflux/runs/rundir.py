@@ -45,16 +45,30 @@ class RunDir:
     def replay(self, rank: int = 0) -> Path:
         return self.path / ("replay" if rank == 0 else f"replay-rank{rank}")
 
-    def write_config(self, config: Any, model_name: str) -> None:
-        """Record the model's name and the run's ``config`` (a TrainingConfig) in ``run.json``."""
+    def write_config(self, config: Any, model_name: str, model_config: dict[str, Any] | None = None) -> None:
+        """Record the model's name, the run's ``config`` (a TrainingConfig) and, for native runs, the model's
+        family and config (``{"family", "config"}``: a run killed before its first save can start again)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.run_file, {"model": model_name, "training": config_to_dict(config)})
+        data = {"model": model_name, "training": config_to_dict(config)}
+        if model_config is not None:
+            data["model_config"] = model_config
+        write_json_atomic(self.run_file, data)
+
+    def clear_temporaries(self) -> None:
+        """Remove the ``*.tmp`` files that writes interrupted by a kill left behind (only while holding the lock)."""
+        for pattern in ("*.tmp", "*/*.tmp"):
+            for stray in self.path.glob(pattern):
+                if stray.is_file():
+                    stray.unlink(missing_ok=True)
 
     def read(self) -> dict[str, Any]:
         """``{"model": name, "training": {field: value}}`` as written when the run started."""
         try:
             data = json.loads(self.run_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise WorldFluxError(f"{self.path} is not a worldflux run directory ({self.run_file}: {exc}). "
                                  f"Pass the directory `worldflux train --out` created.") from exc
-        return {"model": data["model"], "training": data["training"]}
+        if not (isinstance(data, dict) and isinstance(data.get("model"), str) and isinstance(data.get("training"), dict)):
+            raise WorldFluxError(f"{self.run_file} lacks the model's name or the training config; the run "
+                                 f"directory was altered. Start the run again in a new directory.")
+        return data

@@ -86,6 +86,15 @@ def has_checkpoint(directory: Path) -> bool:
     return (directory / STATE_FILE).is_file()
 
 
+def checkpoint_step(directory: Path) -> int | None:
+    """The env step a committed checkpoint was taken at (read from ``state.json`` alone), else None."""
+    try:
+        step = json.loads((directory / STATE_FILE).read_text())["tree"]["counters"]["steps"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+    return step if type(step) is int else None
+
+
 def load_checkpoint(directory: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """The tree saved in ``directory``, tensors on ``device``; checks format, size and hash."""
     state = directory / STATE_FILE

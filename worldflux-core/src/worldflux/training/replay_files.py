@@ -25,13 +25,18 @@ class ReplayFiles:
     def __init__(self, directory: Path, chunk: int = 1024) -> None:
         self.directory, self.chunk = directory, chunk
         self.written = 0  # rows persisted per environment
-        directory.mkdir(parents=True, exist_ok=True)
+
+    def clear(self) -> None:
+        """Remove every chunk: a run that starts again keeps no rows of an earlier, uncheckpointed attempt."""
+        for chunk in self.directory.glob("chunk-*.safetensors"):
+            chunk.unlink(missing_ok=True)
 
     def _path(self, k: int) -> Path:
         return self.directory / f"chunk-{k:06d}.safetensors"
 
     def _write(self, replay: Replay, k: int, stop: int) -> None:
         rows = replay.rows(k * self.chunk, stop)
+        self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.directory / f".{uuid.uuid4().hex}.tmp"
         safetensors.numpy.save_file({name: np.ascontiguousarray(v) for name, v in rows.items()}, str(tmp))
         os.replace(tmp, self._path(k))
@@ -54,7 +59,11 @@ class ReplayFiles:
             path = self._path(k)
             if not path.exists():
                 raise WorldFluxError(f"replay chunk {path} is missing; the run directory is incomplete")
-            rows = safetensors.numpy.load_file(str(path))
+            try:
+                rows = safetensors.numpy.load_file(str(path))
+            except Exception as exc:  # noqa: BLE001 - whatever is wrong with the file, it is not a chunk
+                raise WorldFluxError(f"replay chunk {path} is not a readable safetensors file ({exc}); the run "
+                                     f"directory was altered or damaged") from exc
             lo, hi = max(start - k * self.chunk, 0), min(total - k * self.chunk, len(rows["reward"][0]))
             if hi < min(total - k * self.chunk, self.chunk):
                 raise WorldFluxError(f"replay chunk {path} holds {len(rows['reward'][0])} rows; the checkpoint "

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from worldflux.backends import DelegatedHandle
-from worldflux.config import evolve_config, make_config
+from worldflux.config import config_to_dict, evolve_config, make_config
 from worldflux.devices import resolve_device
 from worldflux.errors import ConfigError, WorldFluxError
 from worldflux.log import get_logger
@@ -29,7 +29,7 @@ from worldflux.records import NATIVE_BACKEND
 from worldflux.runs import MetricsLog, RunDir, default_run_dir, open_run
 from worldflux.saving import save_model
 from worldflux.training.agent import Agent, make_agent
-from worldflux.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from worldflux.training.checkpoint import checkpoint_step, has_checkpoint, load_checkpoint, save_checkpoint
 from worldflux.training.config import TrainingConfig
 from worldflux.training.distributed import Workers
 from worldflux.training.envs import EnvPool, episode_seed
@@ -69,11 +69,26 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
         """A Trainer that continues the run in ``run_dir`` from its last checkpoint (``changes``: e.g. steps)."""
+        from worldflux.building import build_config, build_model, preset_for_family
         from worldflux.factory import create_world_model
+        from worldflux.saving import is_saved_model
 
         run = RunDir(run_dir)
-        config = make_config(TrainingConfig, {**run.read()["training"], **changes, "run_dir": str(run.path)})
-        trainer = cls(create_world_model(run.model, device=config.device), config)
+        data = run.read()
+        config = make_config(TrainingConfig, {**data["training"], **changes, "run_dir": str(run.path)})
+        step = checkpoint_step(run.checkpoint())
+        if step is not None and config.steps < step:
+            raise ConfigError(f"{run.path} is at env step {step}; --steps {config.steps} would go back. Give at "
+                              f"least {step} (the run's own target is {data['training'].get('steps')}).")
+        if step is None and not is_saved_model(run.model) and isinstance(data.get("model_config"), dict):
+            # killed before its first checkpoint and during its first model save: start it again as configured
+            preset = preset_for_family(data["model_config"]["family"], data["model"])
+            torch.manual_seed(config.seed)
+            model = build_model(preset, build_config(preset, data["model_config"]["config"], base={}),
+                                resolve_device(config.device))
+        else:
+            model = create_world_model(run.model, device=config.device)
+        trainer = cls(model, config)
         trainer.resuming = True
         return trainer
 
@@ -130,10 +145,14 @@ class Trainer:
         loop = _Loop(self, c, model, agent, pool, replay, files, rng, run, workers, device)
         with contextlib.ExitStack() as held:
             if workers.main:  # the only writer of the directory; records the config (a resume may change it)
-                held.enter_context(open_run(run.path, model_name=model_name(model), env=c.env, config=c))
+                held.enter_context(open_run(run.path, model_name=model_name(model), env=c.env, config=c,
+                                            model_config={"family": model.family,
+                                                          "config": config_to_dict(model.config)}))
             restoring = self.resuming and has_checkpoint(run.checkpoint(workers.rank))
             if restoring:
                 loop.restore()
+            else:  # a first start, or one that died before its first checkpoint: nothing of it is kept
+                files.clear()
             if workers.main and not restoring:
                 save_model(model, run.model)
             workers.check_same(loop.count["steps"], "the env step to continue from")
@@ -173,7 +192,7 @@ class _Loop:
         self.actions = np.zeros((c.num_envs, pool.spec.action_dim), np.float32)
         self.episode_return = np.zeros(c.num_envs)
         self.episode_length = np.zeros(c.num_envs, np.int64)
-        self.resume_step: int | None = None
+        self.resume_step = 0  # metrics records after it are dropped: a restart keeps none of an earlier attempt
         self.checkpointed_at: int | None = None
         self._window: dict[str, Any] = {"returns": [], "lengths": [], "sums": {}, "n": 0,
                                          "time": time.monotonic(), "steps": 0, "updates": 0}
