@@ -177,7 +177,7 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
 
     from worldflux.atomic import write_json_atomic
     from worldflux.records import NATIVE_BACKEND
-    from worldflux.runs import default_run_dir, register_job
+    from worldflux.runs import default_run_dir, new_job_id, register_job
     from worldflux.training import Trainer, create_for_env, prepare_run
 
     if config.env is None:
@@ -191,10 +191,10 @@ def _submit(model_id: str, options: Mapping[str, Any], config: TrainingConfig) -
         model = create_for_env(model_id, config.env, image_size=config.image_size, **overrides)
     address = _ray_init(options)  # before the run directory exists: an unreachable cluster leaves none
     run = prepare_run(Trainer(model, config))
-    job_id = run.path.name
+    job_id = new_job_id(run.path)
     write_status(run.path, "queued")
     write_json_atomic(run.job, {"id": job_id, "kind": "ray", "created": time.time(), "ray_address": address})
-    register_job(run.path)
+    register_job(run.path, job_id)
     gpus = options.get("gpus_per_run")
     if gpus is None:
         gpus = 1 if config.device.startswith("cuda") else 0

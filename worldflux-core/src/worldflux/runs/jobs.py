@@ -9,14 +9,18 @@ a job. Workers run in their own process group, which cancel ends as a whole.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from worldflux.atomic import write_json_atomic
 from worldflux.errors import WorldFluxError
@@ -33,16 +37,22 @@ def jobs_home() -> Path:
     return Path(os.environ.get("WORLDFLUX_HOME", Path.home() / ".worldflux")) / "jobs"
 
 
-def _alive(pid: int) -> bool:
+def started_at(pid: int) -> float | None:
+    """When process ``pid`` started (with the pid, what identifies the process), or None if there is none."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _alive(pid: int, started: float | None) -> bool:
+    """Whether ``pid`` is still the process that was started at ``started`` (not a zombie, not a reused pid)."""
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and (started is None or process.create_time() == started)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead; only its parent has not collected it yet
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
+    except psutil.AccessDenied:
         return True
 
 
@@ -86,7 +96,7 @@ class Job:
             self.info = json.loads(self.run.job.read_text())
         if "pid" not in self.info or self.info.get("host", socket.gethostname()) != socket.gethostname():
             return True  # not started, or on another machine: status.json is all there is to go by
-        return _alive(self.info["pid"])
+        return _alive(self.info["pid"], self.info.get("started"))
 
     def status(self) -> str:
         """queued, starting, running, finished, failed or cancelled (a worker that vanished is failed)."""
@@ -135,6 +145,8 @@ class Job:
             return "cancelled"
         if self.info.get("host", socket.gethostname()) != socket.gethostname():
             raise WorldFluxError(f"job {self.id} runs on {self.info['host']}; cancel it there")
+        if not self._running():  # its worker is gone (its pid may belong to another process now): signal nobody
+            return self.status()
         pgid = self.info["pgid"]
         _signal_group(pgid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -166,18 +178,35 @@ def launch(run_dir: Path, command: list[str], kind: str, env: dict[str, str] | N
     with run.logs.open("ab") as logs:
         process = subprocess.Popen(command, stdout=logs, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
-    job_id = run.path.name
+    job_id = new_job_id(run.path)
     write_json_atomic(run.job, {"id": job_id, "kind": kind, "pid": process.pid, "pgid": process.pid,
-                                "host": socket.gethostname(), "command": command, "created": time.time()})
-    register_job(run.path)
+                                "started": started_at(process.pid), "host": socket.gethostname(),
+                                "command": command, "created": time.time()})
+    register_job(run.path, job_id)
     return Job(run.path, process)
 
 
-def register_job(run_dir: Path) -> None:
-    """Add the job in ``run_dir`` to the registry, so `worldflux jobs` finds it by its id."""
+def new_job_id(run_dir: Path) -> str:
+    """The run directory's name, made unique with a hash of its path when another run already has that id."""
+    name = run_dir.name
+    if _registered(name) in (None, str(run_dir.resolve())):
+        return name
+    return f"{name}-{hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]}"
+
+
+def _registered(job_id: str) -> str | None:
+    """The run directory registered under ``job_id``, if any."""
+    try:
+        return json.loads((jobs_home() / f"{job_id}.json").read_text())["run_dir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def register_job(run_dir: Path, job_id: str) -> None:
+    """Add the job in ``run_dir`` to the registry under ``job_id`` (see :func:`new_job_id`)."""
     home = jobs_home()
     home.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(home / f"{run_dir.name}.json", {"id": run_dir.name, "run_dir": str(run_dir.resolve())})
+    write_json_atomic(home / f"{job_id}.json", {"id": job_id, "run_dir": str(run_dir.resolve())})
 
 
 def refuse_busy(run_dir: Path) -> None:
@@ -191,16 +220,12 @@ def refuse_busy(run_dir: Path) -> None:
                              f"(worldflux jobs cancel {job.id}) or choose another run directory")
 
 
-def get_job(ref: str | Path) -> Job:
-    """The job with id ``ref`` (see :func:`list_jobs`), or the job in run directory ``ref``."""
-    path = Path(ref)
-    if (path / "job.json").exists():
-        return Job(path)
-    entry = jobs_home() / f"{ref}.json"
-    if entry.exists():
-        return Job(json.loads(entry.read_text())["run_dir"])
-    raise WorldFluxError(f"no job {str(ref)!r}: not a run directory with a job.json, nor an id in {jobs_home()}. "
-                         f"See `worldflux jobs list`.")
+def get_job(job_id: str) -> Job:
+    """The registered job ``job_id`` (see :func:`list_jobs`); a run directory's job is ``Job(run_dir)``."""
+    run_dir = _registered(job_id) if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", str(job_id)) else None
+    if run_dir is None:
+        raise WorldFluxError(f"no job {str(job_id)!r} in {jobs_home()}. See `worldflux jobs list` for the ids.")
+    return Job(run_dir)
 
 
 def list_jobs() -> list[Job]:
