@@ -66,7 +66,7 @@ def test_unknown_override_names_close_fields(toy):
 
 
 @pytest.mark.parametrize("override, message", [
-    ({"latent_dim": 0}, r"toy:tiny: ToyConfig.latent_dim must be > 0; got 0"),
+    ({"latent_dim": 0}, r"toy:tiny: ToyConfig.latent_dim must be a finite number > 0; got 0"),
     ({"latent_dim": "big"}, r"ToyConfig.latent_dim must be an int; got 'big' \(str\)"),
     ({"latent_dim": True}, r"ToyConfig.latent_dim must be an int; got True \(bool\)"),
     ({"obs_shape": (0,)}, r"ToyConfig.obs_shape must be a non-empty tuple of positive ints"),

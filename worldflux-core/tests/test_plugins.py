@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from worldflux import create_world_model, list_models
-from worldflux.errors import CatalogConflictError, PluginError
+from worldflux.errors import PluginError
 
 OTHER_PLUGIN = '''
 from worldflux import hookimpl
@@ -78,21 +78,27 @@ def test_strict_mode_makes_load_errors_fatal(plugins):
         plugins.load(strict=True)
 
 
-def test_preset_name_clash_names_both_distributions(plugins):
+def test_a_preset_name_clash_disables_only_that_name_and_is_reported_on_both_plugins(plugins):
     plugins.add_toy()
     plugins.add("worldflux-clash", "clash_plugin", {"clash_plugin.py": CLASHING_PLUGIN})
-    with pytest.raises(CatalogConflictError, match=r"'toy:tiny'.*worldflux-clash 1.0.*worldflux-toy 1.0|"
-                                                   r"'toy:tiny'.*worldflux-toy 1.0.*worldflux-clash 1.0"):
-        plugins.load()
+    cat = plugins.load()
+    assert "toy:tiny" not in cat.presets and {"toy:wide", "toy:draft"} <= set(cat.presets)  # the rest still works
+    assert "toy2" in cat.families
+    message = ("preset 'toy:tiny' is registered by worldflux-clash 1.0 and worldflux-toy 1.0, so it is not used. "
+               "Uninstall one of them")
+    assert any(e.startswith(message) for e in cat.reports["worldflux-toy"].errors)
+    assert any(e.startswith(message) for e in cat.reports["worldflux-clash"].errors)
+    with pytest.raises(PluginError, match="preset 'toy:tiny' is registered by"):
+        plugins.load(strict=True)
 
 
-def test_alias_clash_names_both_distributions(plugins):
+def test_an_alias_clash_disables_only_that_alias(plugins):
     plugins.add_toy()
     plugins.add("worldflux-clash", "clash_plugin", {"clash_plugin.py": ALIAS_CLASH_PLUGIN})
-    with pytest.raises(CatalogConflictError) as info:
-        plugins.load()
-    assert "'toy'" in str(info.value)
-    assert "worldflux-toy" in str(info.value) and "worldflux-clash" in str(info.value)
+    cat = plugins.load()
+    assert "toy" not in cat.aliases and "toy-tiny" in cat.aliases and "toy2:x" in cat.presets
+    assert any("alias 'toy' is registered by worldflux-clash 1.0 and worldflux-toy 1.0" in e
+               for e in cat.reports["worldflux-clash"].errors)
 
 
 def test_builder_that_fails_to_import_is_a_clear_error(plugins):

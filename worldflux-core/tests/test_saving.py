@@ -137,7 +137,7 @@ def test_corrupt_weights_are_detected(toy, tmp_path):
     ("{not json", "is not valid JSON"),
     ('{"architectures": ["Bert"]}', "is not a worldflux model config"),
     ('{"format": "worldflux-model", "format_version": 99, "worldflux_version": "9.0"}', "Upgrade worldflux"),
-    ('{"format": "worldflux-model", "format_version": 1}', "lacks 'family'"),
+    ('{"format": "worldflux-model", "format_version": 1}', "'family' is missing or not a str"),
 ])
 def test_corrupt_or_foreign_configs(toy, tmp_path, content, message):
     (tmp_path / "m").mkdir()

@@ -5,26 +5,17 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from worldflux.errors import BackendError, CatalogConflictError, UnknownModelError
+from worldflux.errors import BackendError, UnknownModelError
 from worldflux.lazy import module_exists
 from worldflux.plugins import PluginHost, PluginReport, PluginSettings
-from worldflux.records import MATURITIES, NATIVE_BACKEND, SURFACES, Backend, Family, Official, Preset
+from worldflux.records import MATURITIES, NATIVE_BACKEND, SURFACES, Backend, Family, Official, Preset, Provider
 from worldflux.registrar import normalise
 
 # First-party families and the extra that installs each, for the "not installed" hint.
 FIRST_PARTY_EXTRAS = {"dreamer": "dreamer", "dreamerv3": "dreamer", "tdmpc": "tdmpc2", "tdmpc2": "tdmpc2"}
 
 
-def _claim(table: dict[str, Any], owners: dict[str, str], kind: str, name: str, value: Any, owner: str) -> None:
-    """Add ``name`` to ``table``; a second owner is an error naming both."""
-    if name in owners and owners[name] != owner:
-        raise CatalogConflictError(
-            f"{kind} {name!r} is registered by both {owners[name]} and {owner}. "
-            f"Uninstall one of them, or load only the plugins you want with "
-            f"WORLDFLUX_PLUGINS=name,name."
-        )
-    table[name] = value
-    owners[name] = owner
+CONTESTED = ""  # the owner of a name that two plugins registered
 
 
 class Catalog:
@@ -52,14 +43,33 @@ class Catalog:
     def reports(self) -> dict[str, PluginReport]:
         return self.host.reports
 
+    def _claim(self, table: dict[str, Any], owners: dict[str, str], kind: str, name: str, value: Any,
+               provider: Provider) -> None:
+        """Add ``name`` to ``table`` unless another plugin registered it too: then neither keeps it, both plugins
+        report the clash (``worldflux plugins``), and everything else they registered stays usable."""
+        owner = owners.setdefault(name, provider.name)
+        if owner == provider.name:
+            table[name] = value
+            return
+        table.pop(name, None)
+        contenders = sorted({owner, provider.name} - {CONTESTED})
+        message = (f"{kind} {name!r} is registered by " + " and ".join(str(self.reports[c].provider) for c in
+                   contenders) + (" and others" if owner == CONTESTED else "") + ", so it is not used. Uninstall "
+                   "one of them, or load only the plugins you want with WORLDFLUX_PLUGINS=name,name.")
+        owners[name] = CONTESTED
+        for contender in contenders:
+            self.host.fail(self.reports[contender], message)
+
     def _merge_families(self) -> None:
         owners: dict[str, str] = {}
         registrars = self.host.family_registrars()
         for reg in registrars:
             for family in reg.families:
-                _claim(self.families, owners, "family", family.name, family, str(reg.provider))
+                self._claim(self.families, owners, "family", family.name, family, reg.provider)
         for reg in registrars:
             report = self.reports[reg.provider.name]
+            for problem in reg.problems:
+                self.host.fail(report, problem)
             for preset in reg.presets:
                 if preset.family not in self.families:
                     self.host.fail(report, f"preset {preset.name!r} names unregistered family {preset.family!r}")
@@ -68,7 +78,7 @@ class Catalog:
                 if missing:
                     self.host.fail(report, f"preset {preset.name!r} names code that does not exist: {missing}")
                     continue
-                _claim(self.presets, owners, "preset", preset.name, preset, str(reg.provider))
+                self._claim(self.presets, owners, "preset", preset.name, preset, reg.provider)
             report.registered["families"] = [f.name for f in reg.families]
             report.registered["presets"] = [p.name for p in reg.presets if p.name in self.presets]
         for reg in registrars:
@@ -77,12 +87,7 @@ class Catalog:
                 if target not in self.presets:
                     self.host.fail(report, f"alias {alias!r} points to unknown preset {target!r}")
                     continue
-                if alias in self.presets:
-                    raise CatalogConflictError(
-                        f"alias {alias!r} of {reg.provider} is also a preset name of "
-                        f"{self.presets[alias].provider}. Uninstall one of them."
-                    )
-                _claim(self.aliases, owners, "alias", alias, target, str(reg.provider))
+                self._claim(self.aliases, owners, "alias", alias, target, reg.provider)
             report.registered["aliases"] = [a for a in reg.aliases if a in self.aliases]
         for reg in registrars:
             report = self.reports[reg.provider.name]
@@ -90,7 +95,7 @@ class Catalog:
                 if official.family not in self.families:
                     self.host.fail(report, f"official {official.name!r} names unregistered family {official.family!r}")
                     continue
-                _claim(self.officials, owners, "official implementation", official.name, official, str(reg.provider))
+                self._claim(self.officials, owners, "official implementation", official.name, official, reg.provider)
             if reg.officials:
                 report.registered["officials"] = [o.name for o in reg.officials if o.name in self.officials]
 
@@ -98,9 +103,9 @@ class Catalog:
         owners: dict[str, str] = {}
         for reg in self.host.backend_registrars():
             for backend in reg.backends:
-                _claim(self.backends, owners, "backend", backend.name, backend, str(reg.provider))
+                self._claim(self.backends, owners, "backend", backend.name, backend, reg.provider)
             for alias, target in reg.aliases.items():
-                _claim(self.backend_aliases, owners, "backend", alias, target, str(reg.provider))
+                self._claim(self.backend_aliases, owners, "backend", alias, target, reg.provider)
             self.reports[reg.provider.name].registered["backends"] = [b.name for b in reg.backends]
 
     # --- lookups -----------------------------------------------------------------
@@ -140,9 +145,6 @@ class Catalog:
             raise ValueError(f"surface must be one of {', '.join(SURFACES)}; got {surface!r}")
         if maturity is not None and maturity not in MATURITIES:
             raise ValueError(f"maturity must be one of {', '.join(MATURITIES)}; got {maturity!r}")
-        if family is not None and normalise(family) not in self.families:
-            raise UnknownModelError(f"No installed family {family!r}; installed: "
-                                    f"{', '.join(sorted(self.families)) or 'none'}. See `worldflux plugins`.")
         return [
             p
             for p in self.presets.values()

@@ -22,10 +22,6 @@ class PluginError(WorldFluxError):
     """A plugin failed to load, or its code could not be imported when needed."""
 
 
-class CatalogConflictError(PluginError):
-    """Two plugins registered the same preset, alias, family or backend name."""
-
-
 class SavedModelError(WorldFluxError):
     """A saved model directory is missing, corrupt, truncated or not a worldflux model."""
 

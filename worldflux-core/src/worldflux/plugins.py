@@ -13,6 +13,7 @@ Switches come from :class:`PluginSettings` or the environment:
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable
 
 import attrs
@@ -27,6 +28,15 @@ from worldflux.registrar import BackendRegistrar, FamilyRegistrar
 
 ENTRY_POINT_GROUP = "worldflux"
 log = get_logger(__name__)
+
+
+def distribution_key(name: str) -> str:
+    """A distribution name as packaging compares them (PEP 503: case and runs of ``-_.`` do not matter)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _env_flag(name: str) -> bool:
@@ -94,6 +104,11 @@ class PluginHost:
             self.manager.register(plugin, name=provider.name)
         except Exception as exc:
             self.fail(report, f"could not be registered: {type(exc).__name__}: {exc}", exc)
+            return
+        for caller in self.manager.get_hookcallers(plugin) or []:
+            if caller.spec is None:
+                self.fail(report, f"implements {caller.name!r}, which is not a worldflux hook (the hooks are "
+                                  f"worldflux_register_families and worldflux_register_backends); check its spelling")
 
     def load_entry_points(self) -> None:
         """Load the entry points the settings select, each in its own try/except."""
@@ -105,6 +120,13 @@ class PluginHost:
             if wanted is not None and ep.name not in wanted:
                 continue
             dist = ep.dist.name if ep.dist else "unknown distribution"
+            provider = Provider(ep.name, dist, ep.dist.version if ep.dist else "?")
+            if distribution_key(ep.name) != distribution_key(dist):  # it could hide that distribution's plugin
+                report = PluginReport(provider=provider, module=ep.value)
+                self.reports.setdefault(f"{ep.name} ({dist})", report)
+                self.fail(report, f"names its entry point {ep.name!r}, not after its own distribution {dist!r}, "
+                                  f"so it is not loaded: a plugin's entry point carries its distribution's name")
+                continue
             earlier = seen.get(ep.name)
             if earlier is not None:
                 if earlier.dist and earlier.dist.name != dist:
@@ -115,13 +137,12 @@ class PluginHost:
                     )
                 continue
             seen[ep.name] = ep
-            provider = Provider(ep.name, dist, ep.dist.version if ep.dist else "?")
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except BaseException as exc:  # noqa: BLE001 - sys.exit() or Ctrl-C in a plugin must not end worldflux
                 report = PluginReport(provider=provider, module=ep.value)
                 self.reports[ep.name] = report
-                self.fail(report, f"failed to load: {type(exc).__name__}: {exc}", exc)
+                self.fail(report, f"failed to load: {_describe(exc)}", exc)
                 continue
             self.register(plugin, provider)
         for name in sorted(set(wanted or ()) - set(seen)):
@@ -142,8 +163,8 @@ class PluginHost:
             registrar = make(report.provider)
             try:
                 caller(registry=registrar)
-            except Exception as exc:
-                self.fail(report, f"raised in {hook}: {type(exc).__name__}: {exc}", exc)
+            except BaseException as exc:  # noqa: BLE001 - as at import: a plugin cannot end the process
+                self.fail(report, f"raised in {hook}: {_describe(exc)}", exc)
                 continue
             registrars.append(registrar)
         return registrars

@@ -13,6 +13,25 @@ def normalise(name: str) -> str:
     return name.strip().lower()
 
 
+def _positive_int(value: Any) -> bool:
+    return type(value) is int and value > 0
+
+
+def check_preset_fields(name: Any, family: Any, obs_shape: Any, action_dim: Any, param_count: Any) -> None:
+    """Raise ValueError naming the field when a registration's value cannot describe a preset."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a preset name must be a non-empty string; got {name!r}")
+    if not isinstance(family, str) or not family.strip():
+        raise ValueError(f"preset {name!r}: family must be a non-empty string; got {family!r}")
+    if isinstance(obs_shape, (str, bytes)) or not isinstance(obs_shape, Sequence) or not obs_shape \
+            or not all(_positive_int(d) for d in obs_shape):
+        raise ValueError(f"preset {name!r}: obs_shape must be a sequence of positive ints; got {obs_shape!r}")
+    if not _positive_int(action_dim):
+        raise ValueError(f"preset {name!r}: action_dim must be a positive int; got {action_dim!r}")
+    if param_count is not None and not (type(param_count) is int and param_count >= 0):
+        raise ValueError(f"preset {name!r}: param_count must be a non-negative int or None; got {param_count!r}")
+
+
 class FamilyRegistrar:
     """Passed to ``worldflux_register_families``: collects one plugin's families, presets, aliases."""
 
@@ -22,6 +41,7 @@ class FamilyRegistrar:
         self.presets: list[Preset] = []
         self.aliases: dict[str, str] = {}
         self.officials: list[Official] = []
+        self.problems: list[str] = []  # registrations refused (e.g. a preset with a bad field)
 
     def add_family(self, name: str, *, description: str) -> None:
         """Register a model family by name (e.g. ``"dreamerv3"``)."""
@@ -56,28 +76,22 @@ class FamilyRegistrar:
 
         ``evidence`` lists what shows that the preset's parity role holds (shown by ``worldflux models show``).
         """
-        split_ref(config_class)
-        split_ref(builder)
-        if agent is not None:
-            split_ref(agent)
-        preset = Preset(
-            name=normalise(name),
-            family=normalise(family),
-            config_class=config_class,
-            builder=builder,
-            agent=agent,
-            description=description,
-            maturity=maturity,
-            surface=surface,
-            parity_role=parity_role,
-            obs_shape=obs_shape,
-            action_dim=action_dim,
-            config=config or {},
-            param_count=param_count,
-            reference_spec=reference_spec or {},
-            evidence=evidence,
-            provider=self.provider,
-        )
+        try:
+            check_preset_fields(name, family, obs_shape, action_dim, param_count)
+            for field, ref in (("config_class", config_class), ("builder", builder), ("agent", agent)):
+                if ref is not None and (not isinstance(ref, str) or ref.count(":") != 1 or ref.startswith(":")
+                                        or ref.endswith(":")):
+                    raise ValueError(f"preset {name!r}: {field} must be a 'module:attr' string; got {ref!r}")
+            preset = Preset(
+                name=normalise(name), family=normalise(family), config_class=config_class, builder=builder,
+                agent=agent, description=description, maturity=maturity, surface=surface, parity_role=parity_role,
+                obs_shape=obs_shape, action_dim=action_dim, config=config or {}, param_count=param_count,
+                reference_spec=reference_spec or {}, evidence=evidence, provider=self.provider,
+            )
+        except (ValueError, TypeError) as exc:  # the rest of the plugin stays usable; the catalog reports this
+            text = str(exc)
+            self.problems.append(text if text.startswith(("preset ", "a preset ")) else f"preset {name!r}: {text}")
+            return
         self.presets.append(preset)
         for alias in aliases:
             self.add_alias(alias, preset.name)

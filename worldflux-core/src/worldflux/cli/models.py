@@ -5,9 +5,10 @@ from __future__ import annotations
 import attrs
 import click
 
+from worldflux.building import build_config
 from worldflux.cli.output import echo_json, echo_table, human_count
 from worldflux.config import field_help
-from worldflux.building import build_config
+from worldflux.errors import UnknownModelError
 from worldflux.listing import list_models, preset_info
 from worldflux.records import MATURITIES, SURFACES
 from worldflux.state import catalog
@@ -27,6 +28,10 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(surface: str, maturity: str | None, family: str | None, verbose: bool, as_json: bool) -> None:
     """List presets."""
+    families = catalog().families
+    if family is not None and family.strip().lower() not in families:
+        raise UnknownModelError(f"No installed family {family!r}; installed: {', '.join(sorted(families)) or 'none'}. "
+                                f"See `worldflux plugins`.")
     found = list_models(verbose=verbose, maturity=maturity, surface=surface, family=family)
     if as_json:
         echo_json(found)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from worldflux.cli.output import echo_json, echo_table
-from worldflux.errors import CatalogConflictError
-from worldflux.plugins import PluginHost
 from worldflux.state import catalog
 
 
@@ -14,21 +12,13 @@ from worldflux.state import catalog
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json: bool) -> None:
     """List plugins with distribution, version, registrations and load errors."""
-    try:
-        reports = catalog().reports
-        conflict = None
-    except CatalogConflictError as exc:  # still show the plugins, so the clash can be traced
-        host = PluginHost()
-        host.load_entry_points()
-        host.family_registrars()
-        host.backend_registrars()
-        reports, conflict = host.reports, str(exc)
+    reports = catalog().reports
     if as_json:
         echo_json([
             {"name": r.provider.name, "distribution": r.provider.distribution, "version": r.provider.version,
              "module": r.module, "registered": r.registered, "errors": r.errors}
             for r in reports.values()
-        ] + ([{"conflict": conflict}] if conflict else []))
+        ])
         return
     rows = []
     for r in reports.values():
@@ -39,5 +29,3 @@ def plugins(as_json: bool) -> None:
     for r in reports.values():
         for error in r.errors:
             click.echo(f"{r.provider.name}: {error}")
-    if conflict:
-        click.echo(f"conflict: {conflict}")
