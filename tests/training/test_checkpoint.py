@@ -93,3 +93,24 @@ def test_kill_9_before_the_first_checkpoint_then_resume_starts_the_run_again_cle
     resumed = _tiny("tdmpc2:ci", "Pendulum-v1", str(killed), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert comparable(read_metrics(killed)) == comparable(read_metrics(reference))  # no record of the first try
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kill_9_at_a_random_moment_then_resume_reproduces_the_uninterrupted_run(tmp_path: Path, seed: int) -> None:
+    import random
+    import time
+
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    started = time.monotonic()
+    assert _tiny("tdmpc2:ci", "Pendulum-v1", str(reference)).returncode == 0
+    whole = time.monotonic() - started
+    process = subprocess.Popen([sys.executable, str(HERE / "tiny_run.py"), "tdmpc2:ci", "Pendulum-v1", str(killed)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(random.Random(seed).uniform(0.3, 0.9) * whole)  # anywhere: before, between or inside checkpoints
+    process.kill()
+    process.wait()
+    resumed = _tiny("tdmpc2:ci", "Pendulum-v1", str(killed), "--resume")
+    if resumed.returncode and "is not a worldflux run directory" in resumed.stderr:  # killed before run.json
+        resumed = _tiny("tdmpc2:ci", "Pendulum-v1", str(killed))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert comparable(read_metrics(killed)) == comparable(read_metrics(reference))

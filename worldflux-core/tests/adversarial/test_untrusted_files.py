@@ -138,3 +138,56 @@ def test_any_state_json_either_loads_or_gives_a_worldflux_error(tmp_path_factory
     (directory / "state.json").write_text(json.dumps(data))
     with pytest.raises(WorldFluxError):
         load_checkpoint(directory)
+
+
+# --- a run's checkpoint and replay --------------------------------------------------------------------
+
+
+def _toy_run(root: Path) -> Path:
+    from worldflux.training import Trainer, TrainingConfig
+
+    torch.manual_seed(0)
+    config = TrainingConfig(env="Pendulum-v1", steps=32, eval_every=0, log_every=16, checkpoint_every=32,
+                            run_dir=str(root / "run"))
+    Trainer(create_world_model("toy:tiny", obs_shape=(3,), action_dim=1), config).fit()
+    return root / "run"
+
+
+@pytest.mark.parametrize("change", [
+    lambda tree: tree.pop("counters"),
+    lambda tree: tree["counters"].__setitem__("steps", "32"),
+    lambda tree: tree.pop("envs"),
+])
+def test_a_checkpoint_whose_tree_was_altered_is_refused_on_resume(toy, tmp_path: Path, change) -> None:
+    from worldflux.training import Trainer
+
+    run = _toy_run(tmp_path)
+    _edit_state(run / "checkpoint", lambda s: change(s["tree"]))
+    with pytest.raises(WorldFluxError, match=r"the checkpoint in .*checkpoint does not fit this run"):
+        Trainer.resume(run, steps=48).fit()
+
+
+def test_a_checkpoint_tensor_of_the_wrong_shape_is_refused_on_resume(toy, tmp_path: Path) -> None:
+    from worldflux.training import Trainer
+
+    run = _toy_run(tmp_path)
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    tensors = safetensors.torch.load_file(str(run / "checkpoint" / state["tensors"]))
+    key = state["tree"]["model"]["enc.weight"]["__tensor__"]
+    tensors[key] = torch.zeros(3, 3)
+    safetensors.torch.save_file(tensors, str(run / "checkpoint" / state["tensors"]))
+    _edit_state(run / "checkpoint", lambda s: s.update(size=(run / "checkpoint" / s["tensors"]).stat().st_size,
+                                                         sha256=_sha(run / "checkpoint" / s["tensors"])))
+    with pytest.raises(WorldFluxError, match=r"does not fit this run \(RuntimeError: (.|\n)*"
+                                             r"size mismatch for enc.weight"):
+        Trainer.resume(run, steps=48).fit()
+
+
+@pytest.mark.parametrize("content", [b"", b"\x80\x04\x95pickle", b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\""])
+def test_a_replay_chunk_that_is_not_safetensors_is_refused_on_resume(toy, tmp_path: Path, content: bytes) -> None:
+    from worldflux.training import Trainer
+
+    run = _toy_run(tmp_path)
+    (run / "replay" / "chunk-000000.safetensors").write_bytes(content)
+    with pytest.raises(WorldFluxError, match="replay chunk .*chunk-000000.safetensors is not a readable safetensors"):
+        Trainer.resume(run, steps=48).fit()
