@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,13 @@ def test_a_run_directory_that_cannot_be_created_is_refused(toy, tmp_path: Path) 
 def test_an_unknown_model_name_is_an_unknown_model_error(toy) -> None:
     with pytest.raises(UnknownModelError):
         create_world_model("toy:nosuch")
+
+
+def test_a_directory_named_like_a_preset_does_not_shadow_the_preset(toy, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "toy:tiny").mkdir()  # not a saved model: no config.json
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["train", "toy:tiny", "--env", "Pendulum-v1", "--steps", "8",
+                                       "--set", "latent_dim=4", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["model_config"]["config"]["latent_dim"] == 4
