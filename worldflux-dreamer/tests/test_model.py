@@ -150,7 +150,7 @@ def test_a_replayed_window_starts_from_its_stored_context():
 
 @pytest.mark.parametrize("changes,message", [
     ({"obs_shape": (8, 8)}, r"obs_shape must be \(C, H, W\) for images or \(D,\) for vectors; got \(8, 8\)"),
-    ({"policy_min_std": 2.0}, r"policy_min_std \(2.0\) must be below policy_max_std \(1.0\)"),
+    ({"policy_min_std": 2.0}, r"policy_min_std \(2.0\) must not exceed policy_max_std \(1.0\)"),
     ({"lr": float("nan")}, "lr must be a finite number > 0"),
 ])
 def test_a_config_that_cannot_work_is_refused_when_built(changes, message):

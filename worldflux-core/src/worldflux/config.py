@@ -147,12 +147,12 @@ def unit_interval(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
 
 
 def ordered(*pairs: tuple[str, str]) -> Callable[[Any], None]:
-    """A post-init check that each ``(low, high)`` field pair has ``low < high`` (an empty range is an error)."""
+    """A post-init check that each ``(low, high)`` field pair has ``low <= high`` (a reversed range is an error)."""
 
     def check(inst: Any) -> None:
         for low, high in pairs:
-            if not getattr(inst, low) < getattr(inst, high):
-                raise ConfigError(f"{type(inst).__name__}.{low} ({getattr(inst, low)!r}) must be below {high} "
+            if not getattr(inst, low) <= getattr(inst, high):
+                raise ConfigError(f"{type(inst).__name__}.{low} ({getattr(inst, low)!r}) must not exceed {high} "
                                   f"({getattr(inst, high)!r})")
 
     return check

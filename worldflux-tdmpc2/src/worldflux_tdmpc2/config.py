@@ -75,10 +75,9 @@ class TDMPC2Config:
         """Checks across fields, so a config that cannot work fails when built, not at the first act."""
         if len(self.obs_shape) != 1:
             raise ConfigError(f"TDMPC2Config.obs_shape must be a (D,) state vector; got {self.obs_shape!r}")
-        ordered(("vmin", "vmax"), ("log_std_min", "log_std_max"), ("min_std", "max_std"))(self)
-        if self.discount_min > self.discount_max:
-            raise ConfigError(f"TDMPC2Config.discount_min ({self.discount_min!r}) must not exceed discount_max "
-                              f"({self.discount_max!r})")
+        if not self.vmin < self.vmax:  # the two-hot bins need a span
+            raise ConfigError(f"TDMPC2Config.vmin ({self.vmin!r}) must be below vmax ({self.vmax!r})")
+        ordered(("log_std_min", "log_std_max"), ("min_std", "max_std"), ("discount_min", "discount_max"))(self)
         for name in ("num_elites", "num_pi_trajs"):  # both are among the num_samples sequences MPPI scores
             if getattr(self, name) > self.num_samples:
                 raise ConfigError(f"TDMPC2Config.{name} ({getattr(self, name)}) must not exceed num_samples "
