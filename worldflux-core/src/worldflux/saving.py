@@ -125,7 +125,7 @@ def read_saved_config(path: str | Path) -> dict[str, Any]:
 
 
 def _checked_weights(path: Path, info: dict[str, Any]) -> Path:
-    weights = file_in(path, info.get("file"), named_by=path / CONFIG_FILE)
+    weights = file_in(path, info.get("file"))
     if weights is None:
         raise SavedModelError(f"{path / CONFIG_FILE} names weights file {info.get('file')!r}, which is not a file "
                               f"inside {path}; the config was altered. Save the model again.")

@@ -17,8 +17,11 @@ import torch
 TINY = torch.finfo(torch.float32).tiny  # XLA flushes denormals (below this) to zero
 
 
-def _flush(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    return [torch.where(t.abs() < TINY, torch.zeros_like(t), t) for t in tensors]
+def _flush_(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Zero, in place, the entries of non-negative ``tensors`` below float32's smallest normal."""
+    for t in tensors:
+        t.masked_fill_(t < TINY, 0.0)
+    return tensors
 
 
 class LaProp(torch.optim.Optimizer):
@@ -49,9 +52,8 @@ class LaProp(torch.optim.Optimizer):
                 state["step"] = step
             b1, b2 = group["beta1"], group["beta2"]
             nus, mus = [s["nu"] for s in states], [s["mu"] for s in states]
-            torch._foreach_lerp_(nus, _flush(torch._foreach_mul(grads, grads)), 1 - b2)
-            for nu, flushed in zip(nus, _flush(nus)):
-                nu.copy_(flushed)
+            torch._foreach_lerp_(nus, _flush_(torch._foreach_mul(grads, grads)), 1 - b2)
+            _flush_(nus)
             denom = torch._foreach_sqrt(torch._foreach_div(nus, 1 - b2**step))
             torch._foreach_add_(denom, group["eps"])
             torch._foreach_lerp_(mus, torch._foreach_div(grads, denom), 1 - b1)

@@ -18,8 +18,9 @@ def open_run(run_dir: str | Path | None, *, model_name: str, env: str | None, co
 
     Inside the ``with`` block this process is the directory's only writer: another one is refused, and so is
     a directory whose registered job is still working. Temporaries left by a killed writer are removed.
-    ``model_name``, ``config`` (a TrainingConfig) and ``model_config`` are recorded in ``run.json``. The native Trainer, background jobs, the official backends and Ray all start a
-    run through here; a launcher leaves the block before its worker starts, and the worker holds the lock.
+    ``model_name``, ``config`` (a TrainingConfig) and ``model_config`` are recorded in ``run.json``. The
+    native Trainer, background jobs, the official backends and Ray all start a run through here; a launcher
+    leaves the block before its worker starts, and the worker holds the lock.
     """
     with hold(RunDir(run_dir or default_run_dir(model_name, env))) as run:
         refuse_busy(run.path)

@@ -21,6 +21,6 @@ def create_for_env(model: str | Preset, env: str | EnvSpec, *, device: str = "cp
     preset = resolve_model(model)
     if not isinstance(preset, Preset):
         raise ConfigError(f"create_for_env builds a preset; {model} is a saved model: load it with "
-                        f"create_world_model")
+                          f"create_world_model")
     spec = env if isinstance(env, EnvSpec) else env_spec(env, image_size)
     return create_from(preset, {**spec.config_values(config_class(preset)), **overrides}, device=device)

@@ -105,7 +105,7 @@ def load_checkpoint(directory: Path, device: torch.device | str = "cpu") -> dict
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         got = meta if not isinstance(meta, dict) else f"format {meta.get('format')!r} v{meta.get('format_version')!r}"
         raise WorldFluxError(f"{state} is not a worldflux checkpoint ({got})")
-    path = file_in(directory, meta.get("tensors"), named_by=state)
+    path = file_in(directory, meta.get("tensors"))
     if path is None:
         raise WorldFluxError(f"{state} names tensor file {meta.get('tensors')!r}, which is not a file inside "
                              f"{directory}; the checkpoint was altered. Resume from another copy, or start again.")

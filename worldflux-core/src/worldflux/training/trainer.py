@@ -69,8 +69,8 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
         """A Trainer that continues the run in ``run_dir`` from its last checkpoint (``changes``: e.g. steps)."""
-        from worldflux.building import build_config, build_model, preset_for_family
-        from worldflux.factory import create_world_model
+        from worldflux.building import preset_for_family
+        from worldflux.factory import create_from, create_world_model
         from worldflux.saving import is_saved_model
 
         run = RunDir(run_dir)
@@ -84,8 +84,7 @@ class Trainer:
             # killed before its first checkpoint and during its first model save: start it again as configured
             preset = preset_for_family(data["model_config"]["family"], data["model"])
             torch.manual_seed(config.seed)
-            model = build_model(preset, build_config(preset, data["model_config"]["config"], base={}),
-                                resolve_device(config.device))
+            model = create_from(preset, data["model_config"]["config"], device=config.device)
         else:
             model = create_world_model(run.model, device=config.device)
         trainer = cls(model, config)
