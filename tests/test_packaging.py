@@ -31,6 +31,7 @@ def test_each_distribution_has_a_wheel_with_its_package(wheels):
     assert not [n for n in meta if n.endswith(".py")], "the meta distribution ships no code"
     core = zipfile.ZipFile(names["worldflux_core"]).namelist()
     assert "worldflux/__init__.py" in core and "worldflux/cli/__init__.py" in core
+    assert "worldflux/templates/plugin/src/__package__/model.py.tmpl" in core  # for `worldflux plugins new`
     metadata = zipfile.ZipFile(names["worldflux"]).read("worldflux-0.1.0.dist-info/METADATA").decode()
     assert "Requires-Dist: worldflux-dreamer==0.1.0; extra == 'dreamer'" in metadata
     entry_points = zipfile.ZipFile(names["worldflux_tdmpc2"]).read(

@@ -20,8 +20,8 @@ def test_verbose_metadata(toy):
     info = list_models(verbose=True)
     assert set(info) == {"toy:tiny"}
     tiny = info["toy:tiny"]
-    assert tiny["family"] == "toy" and tiny["maturity"] == "reference"
-    assert tiny["surface"] == "supported" and tiny["parity_role"] == "reference-family"
+    assert tiny["family"] == "toy" and tiny["maturity"] == "experimental"  # the defaults claim nothing
+    assert tiny["surface"] == "supported" and tiny["parity_role"] == "unclaimed"
     assert tiny["param_count"] == 157 and tiny["reference_spec"] == {"obs_shape": [4], "action_dim": 2}
     assert tiny["aliases"] == ["toy", "toy-tiny"]
     assert tiny["provider"] == "worldflux-toy" and tiny["version"] == "1.0"
@@ -29,7 +29,8 @@ def test_verbose_metadata(toy):
 
 def test_maturity_and_family_filters(toy):
     assert list_models(maturity="skeleton", surface="all") == ["toy:draft"]
-    assert list_models(maturity="experimental") == []
+    assert list_models(maturity="reference") == []
+    assert list_models(maturity="experimental") == ["toy:tiny"]
     assert list_models(family="TOY", surface="all") == ["toy:tiny", "toy:wide", "toy:draft"]
     assert list_models(family="other") == []
 

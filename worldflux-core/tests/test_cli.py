@@ -42,7 +42,8 @@ def test_bad_choice_is_a_usage_error(toy):
 def test_models_show_resolves_an_alias(toy):
     out = run("models", "show", "toy")
     assert out.exit_code == 0
-    assert out.stdout.startswith("toy:tiny  (toy, reference, surface supported)")
+    assert out.stdout.startswith("toy:tiny  (toy, experimental, surface supported)\n  8-dim latent\n"
+                                 "  parity role: unclaimed (makes no claim to match an official implementation)\n")
     assert "latent_dim" in out.stdout and "latent size" in out.stdout
     assert "measured with obs_shape=(4,), action_dim=2" in out.stdout
     data = json.loads(run("models", "show", "toy:tiny", "--json").stdout)

@@ -63,16 +63,23 @@ class Catalog:
     def _merge_families(self) -> None:
         owners: dict[str, str] = {}
         registrars = self.host.family_registrars()
+        prefixes: dict[str, str] = {}  # preset-name prefix -> the family owning it
         for reg in registrars:
             for family in reg.families:
                 self._claim(self.families, owners, "family", family.name, family, reg.provider)
+        for reg in registrars:
+            for family in reg.families:
+                if family.name in self.families:
+                    for prefix in family.owned_prefixes:
+                        self._claim(prefixes, owners, "preset prefix", f"{prefix}:", family.name, reg.provider)
         for reg in registrars:
             report = self.reports[reg.provider.name]
             for problem in reg.problems:
                 self.host.fail(report, problem)
             for preset in reg.presets:
-                if preset.family not in self.families:
-                    self.host.fail(report, f"preset {preset.name!r} names unregistered family {preset.family!r}")
+                problem = self._naming_problem(preset, prefixes)
+                if problem:
+                    self.host.fail(report, problem)
                     continue
                 missing = [ref for ref in (preset.builder, preset.config_class) if not module_exists(ref)]
                 if missing:
@@ -84,8 +91,9 @@ class Catalog:
         for reg in registrars:
             report = self.reports[reg.provider.name]
             for alias, target in reg.aliases.items():
-                if target not in self.presets:
-                    self.host.fail(report, f"alias {alias!r} points to unknown preset {target!r}")
+                problem = self._alias_problem(alias, target, reg.provider, prefixes)
+                if problem:
+                    self.host.fail(report, problem)
                     continue
                 self._claim(self.aliases, owners, "alias", alias, target, reg.provider)
             report.registered["aliases"] = [a for a in reg.aliases if a in self.aliases]
@@ -98,6 +106,42 @@ class Catalog:
                 self._claim(self.officials, owners, "official implementation", official.name, official, reg.provider)
             if reg.officials:
                 report.registered["officials"] = [o.name for o in reg.officials if o.name in self.officials]
+
+    def _naming_problem(self, preset: Preset, prefixes: dict[str, str]) -> str | None:
+        """Why ``preset`` may not be registered under its name and family, or None: a plugin adds presets only
+        to families it registers, named with a prefix of that family."""
+        family = self.families.get(preset.family)
+        if family is None:
+            return f"preset {preset.name!r} names unregistered family {preset.family!r}"
+        if family.provider != preset.provider:
+            return (f"preset {preset.name!r}: family {family.name!r} is provided by {family.provider}; a plugin adds "
+                    f"presets only to families it registers itself (add_family('yourname', ...))")
+        prefix = preset.name.split(":")[0]
+        owner = prefixes.get(f"{prefix}:")
+        if owner is None and prefix in family.owned_prefixes:
+            return f"preset {preset.name!r}: its prefix {prefix!r} is claimed by two families, so it is not used"
+        if owner != family.name:
+            whose = f"belongs to family {owner!r}" if owner else f"is not a prefix of family {family.name!r}"
+            return (f"preset {preset.name!r}: the prefix {prefix!r} {whose}; name it "
+                    f"'{family.name}:{preset.name.split(':')[1]}' or register the prefix with "
+                    f"add_family({family.name!r}, prefixes=[...])")
+        return None
+
+    def _alias_problem(self, alias: str, target: str, provider: Provider, prefixes: dict[str, str]) -> str | None:
+        """Why ``alias`` may not point to ``target``, or None: a plugin names only its own presets, and an alias
+        shaped like a preset name uses a prefix of the target's family."""
+        preset = self.presets.get(target)
+        if preset is None:
+            return f"alias {alias!r} points to unknown preset {target!r}"
+        if preset.provider != provider:
+            return f"alias {alias!r} points to {target!r} of {preset.provider}; a plugin aliases only its own presets"
+        if ":" in alias:
+            owner = prefixes.get(alias.split(":")[0] + ":")
+            if owner != preset.family:
+                whose = f"belongs to family {owner!r}" if owner else "is no family's"
+                return (f"alias {alias!r}: the prefix {alias.split(':')[0]!r} {whose}, not to {preset.family!r} of "
+                        f"its preset {target!r}")
+        return None
 
     def _merge_backends(self) -> None:
         owners: dict[str, str] = {}

@@ -10,11 +10,28 @@ import attrs
 
 MATURITIES = ("reference", "experimental", "skeleton")
 SURFACES = ("supported", "public", "all")  # each one includes the ones before it
+# What a preset claims about an official implementation; the first makes no claim and is the default.
+PARITY_ROLES = {
+    "unclaimed": "makes no claim to match an official implementation",
+    "ci-only": "a tiny network for tests and quick checks; not for results",
+    "reference-family": "an official network size, built by code that parity fixtures check against the official code",
+    "proof-canonical": "the official default configuration: the preset parity checks and campaigns run on",
+    "compatibility": "the same network as a proof-canonical preset, under a name users already know",
+    "legacy-compatibility": "the network of an earlier official release, to load its checkpoints",
+}
 NATIVE_BACKEND = "native_torch"  # the models in this process; every other backend is a registered one
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
+
+
+def _one_of(options: Any) -> Any:
+    """An attrs validator whose error is one plain sentence (attrs' own ``in_`` appends its internals)."""
+    def check(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value not in options:
+            raise ValueError(f"{attribute.name} must be one of {', '.join(options)}; got {value!r}")
+    return check
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -35,11 +52,23 @@ class Provider:
 
 @attrs.frozen(kw_only=True)
 class Family:
-    """A model family, such as DreamerV3; its presets share one config class and builder."""
+    """A model family, such as DreamerV3; its presets share one config class and builder.
+
+    ``prefixes`` are the preset-name prefixes the family owns besides its own
+    name (``dreamerv3`` also owns ``dreamer:``): a preset ``p:size`` must belong
+    to the family owning ``p``, and only the plugin that registers a family
+    adds presets to it.
+    """
 
     name: str
     description: str
+    prefixes: tuple[str, ...] = attrs.field(converter=tuple, default=())
     provider: Provider
+
+    @property
+    def owned_prefixes(self) -> tuple[str, ...]:
+        """Every preset-name prefix of this family: its name, then its extra prefixes."""
+        return (self.name, *self.prefixes)
 
 
 @attrs.frozen(kw_only=True)
@@ -61,9 +90,9 @@ class Preset:
     builder: str
     agent: str | None = None
     description: str
-    maturity: str = attrs.field(validator=attrs.validators.in_(MATURITIES))
-    surface: str = attrs.field(validator=attrs.validators.in_(SURFACES))
-    parity_role: str
+    maturity: str = attrs.field(validator=_one_of(MATURITIES))
+    surface: str = attrs.field(validator=_one_of(SURFACES))
+    parity_role: str = attrs.field(validator=_one_of(tuple(PARITY_ROLES)))
     obs_shape: tuple[int, ...] = attrs.field(converter=_shape)
     action_dim: int
     config: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)

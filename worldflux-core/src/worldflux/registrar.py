@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Sequence
 
 from worldflux.lazy import split_ref
@@ -17,10 +18,17 @@ def _positive_int(value: Any) -> bool:
     return type(value) is int and value > 0
 
 
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+
+
 def check_preset_fields(name: Any, family: Any, obs_shape: Any, action_dim: Any, param_count: Any) -> None:
     """Raise ValueError naming the field when a registration's value cannot describe a preset."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a preset name must be a non-empty string; got {name!r}")
+    parts = normalise(name).split(":")
+    if len(parts) != 2 or not all(NAME.fullmatch(part) for part in parts):
+        raise ValueError(f"preset {name!r}: a preset name is 'prefix:size' (letters, digits, '_', '.', '-'), "
+                         f"the prefix being its family's name or one the family owns, e.g. 'acme:small'")
     if not isinstance(family, str) or not family.strip():
         raise ValueError(f"preset {name!r}: family must be a non-empty string; got {family!r}")
     if isinstance(obs_shape, (str, bytes)) or not isinstance(obs_shape, Sequence) or not obs_shape \
@@ -43,11 +51,17 @@ class FamilyRegistrar:
         self.officials: list[Official] = []
         self.problems: list[str] = []  # registrations refused (e.g. a preset with a bad field)
 
-    def add_family(self, name: str, *, description: str) -> None:
-        """Register a model family by name (e.g. ``"dreamerv3"``)."""
-        self.families.append(
-            Family(name=normalise(name), description=description, provider=self.provider)
-        )
+    def add_family(self, name: str, *, description: str, prefixes: Sequence[str] = ()) -> None:
+        """Register a model family by name (e.g. ``"dreamerv3"``).
+
+        Its presets are named ``name:size``, or ``prefix:size`` with one of ``prefixes``
+        (``dreamerv3`` also owns ``dreamer``); no other family may use these prefixes.
+        """
+        if not isinstance(name, str) or not NAME.fullmatch(normalise(name)) or ":" in name:
+            self.problems.append(f"family {name!r}: a family name is lowercase letters, digits, '_', '.', '-'")
+            return
+        self.families.append(Family(name=normalise(name), description=description,
+                                    prefixes=tuple(normalise(p) for p in prefixes), provider=self.provider))
 
     def add_preset(
         self,
@@ -60,9 +74,9 @@ class FamilyRegistrar:
         obs_shape: Sequence[int],
         action_dim: int,
         config: Mapping[str, Any] | None = None,
-        maturity: str = "reference",
+        maturity: str = "experimental",
         surface: str = "supported",
-        parity_role: str = "reference-family",
+        parity_role: str = "unclaimed",
         param_count: int | None = None,
         reference_spec: Mapping[str, Any] | None = None,
         aliases: Sequence[str] = (),
@@ -71,10 +85,16 @@ class FamilyRegistrar:
     ) -> None:
         """Register a preset; ``config_class``, ``builder`` and ``agent`` are ``"module:attr"`` strings.
 
+        ``name`` is ``prefix:size`` with a prefix ``family`` owns (see :meth:`add_family`).
         ``agent`` is the family's training object (``agent(model, num_envs)``, see
         :class:`worldflux.training.Agent`); a preset without one cannot be trained by the Trainer.
-
+        ``maturity`` is one of :data:`~worldflux.records.MATURITIES`, ``surface`` one of
+        :data:`~worldflux.records.SURFACES` and ``parity_role`` a key of
+        :data:`~worldflux.records.PARITY_ROLES`; the defaults (``experimental``, ``unclaimed``)
+        claim nothing. ``param_count`` is the trainable parameter count of
+        ``create_world_model(name, **reference_spec)``, measured; the conformance kit checks it.
         ``evidence`` lists what shows that the preset's parity role holds (shown by ``worldflux models show``).
+        A registration with a bad field is refused and reported; the plugin's other registrations stay.
         """
         try:
             check_preset_fields(name, family, obs_shape, action_dim, param_count)

@@ -34,8 +34,10 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
     registry.add_family(
         "dreamerv3",
         description="DreamerV3: a recurrent state-space model with an actor-critic learned in imagination.",
+        prefixes=("dreamer",),
     )
-    common = dict(family="dreamerv3", obs_shape=(3, 64, 64), action_dim=6, reference_spec=REFERENCE, **CODE)
+    common = dict(family="dreamerv3", obs_shape=(3, 64, 64), action_dim=6, reference_spec=REFERENCE,
+                  maturity="reference", **CODE)
     registry.add_preset(
         "dreamer:ci", description="A tiny DreamerV3 for CI and quick checks; not for results.",
         config={"deter_dim": 64, "stoch_discrete": 4, "stoch_classes": 4, "hidden": 32, "units": 32,
@@ -47,7 +49,7 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
             f"dreamerv3:{size}",
             description=f"The official {size}: deter {c['deter_dim']}, 32x{c['stoch_classes']} latents, hidden "
                         f"{c['hidden']}, units {c['units']}, CNN depth {c['cnn_depth']}.",
-            **preset, **common)
+            parity_role="reference-family", **preset, **common)
     registry.add_preset(
         "dreamerv3:official_xl",
         description="The official default configuration (= size200m: deter 8192, 32x64 latents, width 1024, "

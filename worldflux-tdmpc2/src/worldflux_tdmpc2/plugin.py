@@ -70,6 +70,7 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
     )
     for preset in PRESETS:
         registry.add_preset(family="tdmpc2", obs_shape=(39,), action_dim=6, reference_spec=REFERENCE,
+                            maturity="reference",
                             **{"parity_role": "reference-family", **preset, **CODE})
     for alias, target in ALIASES.items():
         registry.add_alias(alias, target)

@@ -10,7 +10,7 @@ from worldflux.cli.output import echo_json, echo_table, human_count
 from worldflux.config import field_help
 from worldflux.errors import UnknownModelError
 from worldflux.listing import list_models, preset_info
-from worldflux.records import MATURITIES, SURFACES
+from worldflux.records import MATURITIES, PARITY_ROLES, SURFACES
 from worldflux.state import catalog
 
 
@@ -65,7 +65,7 @@ def show_command(name: str, as_json: bool) -> None:
         return
     click.echo(f"{preset.name}  ({preset.family}, {preset.maturity}, surface {preset.surface})")
     click.echo(f"  {preset.description}")
-    click.echo(f"  parity role: {preset.parity_role}")
+    click.echo(f"  parity role: {preset.parity_role} ({PARITY_ROLES[preset.parity_role]})")
     for item in preset.evidence:
         click.echo(f"    evidence: {item}")
     click.echo(f"  aliases: {', '.join(info['aliases']) or '-'}")

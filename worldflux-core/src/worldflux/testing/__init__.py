@@ -3,7 +3,11 @@
 ``pytest`` is needed only by :class:`WorldModelConformance`.
 """
 
-from worldflux.testing.conformance import WorldModelConformance
-from worldflux.testing.fake_plugin import fake_distribution
+import pytest
 
-__all__ = ["WorldModelConformance", "fake_distribution"]
+pytest.register_assert_rewrite("worldflux.testing.conformance")  # failures show values, as in the author's own tests
+
+from worldflux.testing.conformance import WorldModelConformance  # noqa: E402
+from worldflux.testing.fake_plugin import PluginSandbox, fake_distribution  # noqa: E402
+
+__all__ = ["PluginSandbox", "WorldModelConformance", "fake_distribution"]
