@@ -52,3 +52,11 @@ def test_optional_accepts_none_and_evolve_checks():
 
 def test_help_text():
     assert field_help(Example)[0] == ("obs_shape", "observation shape")
+
+
+def test_a_field_type_that_cannot_round_trip_through_json_is_refused_at_class_creation():
+    with pytest.raises(ConfigError, match=r"Odd.widths is annotated 'list\[int\]'; a config field is one of int, "
+                                          r"float, bool, str, tuple\[int, ...\], tuple\[str, ...\]"):
+        @worldflux_config
+        class Odd:
+            widths: list[int] = config_field([1], help="h")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+import attrs
+
 from worldflux.catalog import FIRST_PARTY_EXTRAS
 from worldflux.config import check_field_names, make_config
 from worldflux.errors import ConfigError, PluginError, UnknownModelError
@@ -18,8 +20,16 @@ if TYPE_CHECKING:
 
 
 def config_class(preset: Preset) -> type:
-    """The attrs class of ``preset``'s config (imported from its plugin)."""
-    return load_ref(preset.config_class, provider=str(preset.provider))
+    """The attrs class of ``preset``'s config (imported from its plugin); it must declare the observation spec."""
+    cls = load_ref(preset.config_class, provider=str(preset.provider))
+    names = {f.name for f in attrs.fields(cls)} if attrs.has(cls) else set()
+    missing = [name for name in ("obs_shape", "action_dim") if name not in names]
+    if missing:
+        raise PluginError(
+            f"{preset.provider}'s config class {preset.config_class!r} (preset {preset.name}) does not declare "
+            f"{' and '.join(missing)}; a family config is a @worldflux_config class with obs_shape: tuple[int, ...] "
+            f"and action_dim: int fields (docs/plugin-authors.md, 'The config')")
+    return cls
 
 
 def build_config(preset: Preset, changes: Mapping[str, Any], *, base: Mapping[str, Any] | None = None) -> Any:

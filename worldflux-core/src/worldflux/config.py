@@ -107,16 +107,14 @@ def _add_type_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attr
     for field in fields:
         name = _type_name(field.type)
         optional = name.endswith(" | None")
-        check, convert = _CHECKS.get(name.removesuffix(" | None"), (None, None))
-        if check is not None:
-            validators = [_optional(check) if optional else check]
-            if field.validator is not None:
-                validators.append(field.validator)
-            field = field.evolve(
-                validator=attrs.validators.and_(*validators),
-                converter=field.converter or convert,
-            )
-        out.append(field)
+        if name.removesuffix(" | None") not in _CHECKS:
+            raise ConfigError(f"{cls.__name__}.{field.name} is annotated {name!r}; a config field is one of "
+                              f"{', '.join(_CHECKS)} (optionally '| None'), so that it survives saving as JSON")
+        check, convert = _CHECKS[name.removesuffix(" | None")]
+        validators = [_optional(check) if optional else check]
+        if field.validator is not None:
+            validators.append(field.validator)
+        out.append(field.evolve(validator=attrs.validators.and_(*validators), converter=field.converter or convert))
     return out
 
 

@@ -72,3 +72,33 @@ def test_an_entry_point_named_after_another_distribution_cannot_hide_its_plugin(
     assert cat.reports["worldflux-toy (impostor)"].errors == [
         "names its entry point 'worldflux-toy', not after its own distribution 'impostor', so it is not loaded: "
         "a plugin's entry point carries its distribution's name"]
+
+
+NO_SPEC = '''
+from worldflux import hookimpl
+from worldflux.config import config_field, worldflux_config
+
+
+@worldflux_config
+class NoSpecConfig:
+    width: int = config_field(4, help="w")
+
+
+@hookimpl
+def worldflux_register_families(registry):
+    registry.add_family("nospec", description="d")
+    registry.add_preset("nospec:small", family="nospec", description="d", obs_shape=(4,), action_dim=2,
+                        config_class="nospec_plugin:NoSpecConfig", builder="worldflux_toy.model:ToyModel")
+'''
+
+
+def test_a_config_class_without_the_observation_spec_is_named_with_the_fix(plugins) -> None:
+    from worldflux import create_world_model
+    from worldflux.errors import PluginError
+
+    plugins.add("worldflux-nospec", "nospec_plugin", {"nospec_plugin.py": NO_SPEC})
+    plugins.load()
+    with pytest.raises(PluginError, match=r"config class 'nospec_plugin:NoSpecConfig' \(preset nospec:small\) does "
+                                          r"not declare obs_shape and action_dim; a family config is a "
+                                          r"@worldflux_config class"):
+        create_world_model("nospec:small")
