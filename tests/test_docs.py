@@ -25,7 +25,9 @@ sys.path.append(str(Path(__file__).parent))  # docs_examples.py
 from docs_examples import Block, blocks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+DISTRIBUTIONS = ["worldflux-core", "worldflux-dreamer", "worldflux-tdmpc2", "worldflux-backends", "examples/worldflux-pets"]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),  # and each distribution's package-index page
+         *(ROOT / d / "README.md" for d in DISTRIBUTIONS)]
 FILE_TIMEOUT_S = 600  # a safety net: the files' examples take seconds each
 # Packages whose __all__ the API reference must cover, and the other types a plugin implements or receives.
 PUBLIC_PACKAGES = ("worldflux", "worldflux.training", "worldflux.runs", "worldflux.testing", "worldflux.parity")
