@@ -50,9 +50,13 @@ def logs_command(job_id: str, tail: int | None) -> None:
 @jobs.command("cancel")
 @click.argument("job_id")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
-              help="Seconds to wait for the checkpoint before killing the process group.")
+              help="Seconds to wait for the job to stop before killing its process group.")
 def cancel_command(job_id: str, timeout: float) -> None:
-    """Stop a job; it writes a checkpoint first, so `worldflux train --resume RUN_DIR` continues it."""
+    """Stop a job (SIGTERM, then SIGKILL of its process group after --timeout).
+
+    A native WorldFlux run writes a checkpoint first, so `worldflux train --resume RUN_DIR` continues it.
+    Jobs of the official-code backends write none on cancel (docs/backends.md says what each keeps).
+    """
     from worldflux.training import get_job
 
     click.echo(get_job(job_id).cancel(timeout))
