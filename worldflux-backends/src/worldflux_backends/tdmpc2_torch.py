@@ -14,10 +14,18 @@ failed), ``extra_args`` (more hydra overrides, ``key=value``, applied last),
 ``allow_cpu``, and the native config fields of :data:`MODEL_OVERRIDES`
 (``batch_size=64``, ``lr=...``), which become the official overrides of the same
 settings. The official code hard-codes ``cuda:0`` and asserts that CUDA is
-available, so without a GPU a launch is refused before anything starts. A user
-who has made the checkout CPU-capable (device strings set to ``cpu``, Adam
-``capturable=False``, the CUDA assert in ``train.py`` removed) declares it with
-``allow_cpu=True`` or ``$WORLDFLUX_TDMPC2_ALLOW_CPU=1``.
+available, so without a GPU a launch is refused before anything starts. A CPU
+copy of a checkout (device strings set to ``cpu``, no ``.to(device)`` of the
+world model, Adam ``capturable=False``, no CUDA memory query, the CUDA assert in
+``train.py`` removed) is made by ``python -m worldflux_backends.tdmpc2_cpu
+CHECKOUT DEST`` (:mod:`worldflux_backends.tdmpc2_cpu`) and declared with
+``allow_cpu=True`` or ``$WORLDFLUX_TDMPC2_ALLOW_CPU=1``; :func:`gpu_problems`
+then checks that none of the lines a CPU run fails on (:data:`CUDA_MARKERS`)
+remain.
+
+Output: the official code's work directory is ``logs/<task>/<seed>/<exp_name>``
+under its working directory ``RUN_DIR/official`` (:func:`work_dir`); it holds
+``eval.csv`` and, at the end of a run, ``models/final.pt``.
 
 Metrics: the official logger writes evaluations to
 ``logs/<task>/<seed>/<exp_name>/eval.csv`` (columns ``step,episode_reward``,
@@ -80,15 +88,20 @@ CODE = official.OfficialCode(
     # modules the official train.py imports (directly or through its config's hydra launcher)
     required_modules=("torch", "hydra", "omegaconf", "tensordict", "torchrl", "termcolor", "pandas", "gymnasium",
                       "hydra_plugins.hydra_submitit_launcher"),
-    install_hint="its docker/environment.yaml: torch, hydra-core, hydra-submitit-launcher, tensordict 0.8.3, "
-                 "torchrl 0.8.1, gymnasium, termcolor, pandas",
+    install_hint="in a plain venv, the packages of the pip: section of its docker/environment.yaml, e.g. torch, "
+                 "hydra-core, hydra-submitit-launcher, tensordict 0.8.3 with torchrl 0.8.1, gymnasium, termcolor, "
+                 "pandas, dm-control",
     options=("allow_cpu", "extra_args"), model_fields=tuple(MODEL_OVERRIDES),
     refusal_hint="the architecture is the official model_size; extra_args passes any other hydra override",
     probe_cuda=True)
-# what a CPU-capable checkout must no longer contain (files relative to the tdmpc2/ source folder)
+# what a CPU-capable checkout must no longer contain (files relative to the tdmpc2/ source folder); the CPU copy
+# made by worldflux_backends.tdmpc2_cpu removes every one of them
+CPU_COPY_COMMAND = "python -m worldflux_backends.tdmpc2_cpu CHECKOUT DEST"
 CUDA_MARKERS = (
     ("train.py", "assert torch.cuda.is_available()"),
     ("tdmpc2.py", "cuda:0"),
+    ("tdmpc2.py", "capturable=True"),
+    ("tdmpc2.py", "WorldModel(cfg).to(self.device)"),  # fails on the CPU: to() meets the meta-device Q copies
     ("common/scale.py", "cuda:0"),
     ("common/buffer.py", "cuda:0"),
     ("common/buffer.py", "torch.cuda.mem_get_info()"),
@@ -123,7 +136,7 @@ def _hydra(value: Any) -> str:
 
 
 def cuda_markers(script: Path) -> list[str]:
-    """The CUDA-only lines a CPU run would hit, as ``file: text``, in the checkout of ``script``."""
+    """The lines a CPU run would fail on (:data:`CUDA_MARKERS`), as ``file: text``, in the checkout of ``script``."""
     found = []
     for rel, marker in CUDA_MARKERS:
         path = script.parent / rel
@@ -141,13 +154,15 @@ def gpu_problems(s: official.Settings, probe: Mapping[str, Any]) -> list[str]:
         return []
     if not allow_cpu(s):
         return [f"No CUDA GPU is visible to {s.python}, and the official TD-MPC2 code needs one (it hard-codes "
-                f"cuda:0). Run on a GPU machine, or make the checkout CPU-capable and declare it with "
-                f"WORLDFLUX_TDMPC2_ALLOW_CPU=1 (or the option allow_cpu=True)."]
+                f"cuda:0). Run on a GPU machine, or make a CPU copy of the checkout with `{CPU_COPY_COMMAND}`, "
+                f"point WORLDFLUX_TDMPC2_CHECKOUT at DEST and set WORLDFLUX_TDMPC2_ALLOW_CPU=1 (or the options "
+                f"checkout=DEST, allow_cpu=True)."]
     markers = cuda_markers(CODE.entry(s.checkout))
     if markers:
-        return ["allow_cpu is set but the checkout still requires CUDA (" + "; ".join(markers) + "): make those "
-                "lines CPU-safe (devices cpu, Adam capturable=False, no CUDA assert or CUDA memory query), or run on "
-                "a GPU machine."]
+        return ["allow_cpu is set but the checkout is not a CPU copy: it still has lines that need CUDA or fail on "
+                "the CPU (" + "; ".join(markers) + f"): make a CPU copy with `{CPU_COPY_COMMAND}` and use DEST "
+                "as the checkout (it sets the devices to cpu and Adam capturable=False, and removes the model's "
+                ".to(device), the CUDA assert and the CUDA memory query), or run on a GPU machine."]
     return []
 
 
@@ -229,10 +244,22 @@ def _value(overrides_: list[str], key: str) -> str:
     return [o.split("=", 1)[1] for o in overrides_ if o.split("=", 1)[0] == key][-1]
 
 
+def work_dir(official_dir: Path, overrides_: list[str]) -> Path:
+    """The official ``cfg.work_dir`` of a run started in ``official_dir``: ``<cwd>/logs/<task>/<seed>/<exp_name>``
+    (the official ``parse_cfg`` builds it from hydra's original working directory). It holds ``eval.csv`` and
+    ``models/final.pt``, which the official logger saves at the end of the run (``save_agent=true``)."""
+    return (official_dir / "logs" / _value(overrides_, "task") / _value(overrides_, "seed")
+            / _value(overrides_, "exp_name"))
+
+
 def eval_csv(official_dir: Path, overrides_: list[str]) -> Path:
     """Where the official logger writes evaluations: ``<cwd>/logs/<task>/<seed>/<exp_name>/eval.csv``."""
-    return (official_dir / "logs" / _value(overrides_, "task") / _value(overrides_, "seed")
-            / _value(overrides_, "exp_name") / "eval.csv")
+    return work_dir(official_dir, overrides_) / "eval.csv"
+
+
+def final_model(official_dir: Path, overrides_: list[str]) -> Path:
+    """Where the official logger saves the trained agent at the end: ``<work_dir>/models/final.pt``."""
+    return work_dir(official_dir, overrides_) / "models" / "final.pt"
 
 
 # --- launching -----------------------------------------------------------------------------------------
@@ -253,7 +280,8 @@ def launch(handle: Any, config: Any) -> Any:
                              metrics_file=eval_csv(cwd, args), metrics_format="csv",
                              more_metrics=[(str(run_dir / "logs.txt"), "text")], translate=TRANSLATE,
                              info={"backend": NAME, "preset": handle.model_id, "checkout": str(Path(str(s.checkout)).resolve()),
-                                   "allow_cpu": allow_cpu(s)})
+                                   "allow_cpu": allow_cpu(s), "official_work_dir": str(work_dir(cwd, args)),
+                                   "final_model": str(final_model(cwd, args))})
 
     return official.launch(CODE, handle, config, plan, more_problems=gpu_problems)
 

@@ -137,7 +137,7 @@ class Job:
         return "\n".join(text.splitlines()[-tail:]) if tail else text
 
     def cancel(self, timeout: float = 60.0) -> str:
-        """Stop the job: SIGTERM (it checkpoints and exits), SIGKILL for the group after ``timeout`` s."""
+        """Stop the job: SIGTERM (a native run checkpoints and exits; official backends stop without one), SIGKILL for the group after ``timeout`` s."""
         if self.status() in DONE:
             return self.status()
         if "pgid" not in self.info:  # queued: its backend does not start a run marked cancelled
