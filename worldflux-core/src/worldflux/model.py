@@ -14,8 +14,8 @@ from worldflux.types import LatentState, Trajectory
 class WorldModelBase(nn.Module):
     """Subclass this, set ``family``, and implement the per-step protocol methods.
 
-    Provides :meth:`rollout` from :meth:`predict`, :meth:`save_pretrained`, and
-    :meth:`num_parameters`. ``preset_name`` is set by ``create_world_model``.
+    Provides :meth:`rollout` from :meth:`predict`, :meth:`save_pretrained`,
+    :meth:`num_parameters` and :attr:`device`. ``preset_name`` is set by ``create_world_model``.
     """
 
     family: ClassVar[str]
@@ -24,6 +24,13 @@ class WorldModelBase(nn.Module):
         super().__init__()
         self.config = config
         self.preset_name: str | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights live: create new tensors (an initial state) here."""
+        for tensor in self.parameters():
+            return tensor.device
+        return torch.device("cpu")
 
     def rollout(self, state: LatentState, actions: torch.Tensor) -> Trajectory:
         """Imagine ``actions`` ``[B, H, A]`` open-loop by chaining :meth:`predict`."""

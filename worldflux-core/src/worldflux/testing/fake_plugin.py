@@ -52,7 +52,7 @@ class PluginSandbox:
 
         def test_discovery(tmp_path, monkeypatch):
             sandbox = PluginSandbox(tmp_path, monkeypatch)
-            sandbox.add("acme-worldflux", "acme_plugin", {"acme_plugin.py": SOURCE})
+            sandbox.add("worldflux-acme-test", "acme_test_plugin", files={"acme_test_plugin.py": SOURCE})
             catalog = sandbox.load()
             assert "acme:small" in catalog.presets
     """
