@@ -78,18 +78,28 @@ def test_strict_mode_makes_load_errors_fatal(plugins):
         plugins.load(strict=True)
 
 
-def test_a_preset_name_clash_disables_only_that_name_and_is_reported_on_both_plugins(plugins):
+def test_a_preset_under_another_familys_prefix_is_refused_and_the_owner_keeps_the_name(plugins):
     plugins.add_toy()
     plugins.add("worldflux-clash", "clash_plugin", {"clash_plugin.py": CLASHING_PLUGIN})
     cat = plugins.load()
-    assert "toy:tiny" not in cat.presets and {"toy:wide", "toy:draft"} <= set(cat.presets)  # the rest still works
-    assert "toy2" in cat.families
-    message = ("preset 'toy:tiny' is registered by worldflux-clash 1.0 and worldflux-toy 1.0, so it is not used. "
-               "Uninstall one of them")
+    assert cat.presets["toy:tiny"].provider.distribution == "worldflux-toy" and "toy2" in cat.families
+    assert cat.reports["worldflux-toy"].errors == []
+    assert cat.reports["worldflux-clash"].errors == [
+        "preset 'toy:tiny': the prefix 'toy' belongs to family 'toy'; name it 'toy2:tiny' or register the prefix "
+        "with add_family('toy2', prefixes=[...])"]
+    with pytest.raises(PluginError, match="preset 'toy:tiny': the prefix 'toy' belongs to family 'toy'"):
+        plugins.load(strict=True)
+
+
+def test_a_family_name_clash_disables_that_family_and_is_reported_on_both_plugins(plugins):
+    plugins.add_toy()
+    plugins.add("worldflux-clash", "clash_plugin",
+                {"clash_plugin.py": CLASHING_PLUGIN.replace('"toy2"', '"toy"').replace('"toy:tiny"', '"toy:other"')})
+    cat = plugins.load()
+    assert "toy" not in cat.families and not cat.select(surface="all", family="toy")
+    message = "family 'toy' is registered by worldflux-clash 1.0 and worldflux-toy 1.0, so it is not used."
     assert any(e.startswith(message) for e in cat.reports["worldflux-toy"].errors)
     assert any(e.startswith(message) for e in cat.reports["worldflux-clash"].errors)
-    with pytest.raises(PluginError, match="preset 'toy:tiny' is registered by"):
-        plugins.load(strict=True)
 
 
 def test_an_alias_clash_disables_only_that_alias(plugins):
