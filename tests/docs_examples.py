@@ -42,6 +42,19 @@ MARKER = re.compile(r"<!--\s*docs-test:\s*(?P<kind>skip|setup)\b(?P<body>.*?)-->
 SHELL_TIMEOUT_S = 180
 
 
+def run_group(cmd: list[str], timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` in a new process group that is killed whole on timeout: a timed-out example must not
+    leave a training process behind (subprocess.run kills only the direct child)."""
+    with subprocess.Popen(cmd, start_new_session=True, text=True, **kwargs) as proc:  # type: ignore[call-overload]
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(proc.pid, 9)
+            exc.stdout, exc.stderr = proc.communicate()
+            raise
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 @dataclass
 class Block:
     path: str        # relative to the repository root, e.g. "docs/tdmpc2.md"
@@ -181,9 +194,8 @@ def run(spec: Path, out: Path) -> int:
                 buffer.write("".join(traceback.format_exception(type(exc), exc, tb)))
             if ok and block.kind == "shell":
                 try:  # -x: each command is echoed ("+ worldflux ...") before its output
-                    proc = subprocess.run(["bash", "-x", "-e", "-o", "pipefail", "-c", block.code],
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                          timeout=SHELL_TIMEOUT_S)
+                    proc = run_group(["bash", "-x", "-e", "-o", "pipefail", "-c", block.code], SHELL_TIMEOUT_S,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                     buffer.write(proc.stdout)
                     if proc.returncode:
                         ok = False

@@ -22,7 +22,7 @@ import pytest
 
 sys.path.append(str(Path(__file__).parent))  # docs_examples.py
 
-from docs_examples import Block, blocks  # noqa: E402
+from docs_examples import Block, blocks, run_group  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = ["worldflux-core", "worldflux-dreamer", "worldflux-tdmpc2", "worldflux-backends", "examples/worldflux-pets"]
@@ -84,9 +84,8 @@ def _run_file(path: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         cwd = work / "cwd"
         cwd.mkdir()
         try:
-            proc = subprocess.run([sys.executable, str(Path(__file__).with_name("docs_examples.py")), str(spec),
-                                   str(out)], cwd=cwd, env=_env(work), capture_output=True, text=True,
-                                  timeout=FILE_TIMEOUT_S)
+            proc = run_group([sys.executable, str(Path(__file__).with_name("docs_examples.py")), str(spec), str(out)],
+                             FILE_TIMEOUT_S, cwd=cwd, env=_env(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             tail = proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as exc:
             partial = [x.decode(errors="replace") if isinstance(x, bytes) else x or ""
