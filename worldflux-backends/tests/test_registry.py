@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -66,4 +67,10 @@ def test_backends_list_shows_status_or_what_is_missing() -> None:
         assert all(isinstance(m, str) and len(m) > 20 for m in row["missing"])
     table = subprocess.run([sys.executable, "-m", "worldflux.cli", "backends", "list"], capture_output=True,
                            text=True, timeout=120)
-    assert "status on this machine" in table.stdout and "official_tdmpc2_torch_subprocess" in table.stdout
+    assert "available here" in table.stdout and "official_tdmpc2_torch_subprocess" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80, table.stdout  # fits a normal terminal
+    verbose = subprocess.run([sys.executable, "-m", "worldflux.cli", "backends", "list", "--verbose"],
+                             capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
+    for row in rows.values():
+        assert all(" ".join(m.split()) in " ".join(verbose.stdout.split()) for m in row["missing"])
+    assert max(len(line) for line in verbose.stdout.splitlines()) <= 80, verbose.stdout
