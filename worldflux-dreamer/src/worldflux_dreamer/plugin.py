@@ -9,23 +9,23 @@ CODE = {"config_class": "worldflux_dreamer.config:DreamerV3Config", "builder": "
         "agent": "worldflux_dreamer.agent:DreamerAgent"}
 REFERENCE = {"obs_shape": (3, 64, 64), "action_dim": 18, "discrete_actions": True}  # param_count is for this spec
 
+
+def _official(deter: int, width: int, classes: int, param_count: int) -> dict:
+    """An official size: MLP and GRU-input width ``width``, ``classes`` classes per latent and CNN depth."""
+    config = dict(deter_dim=deter, hidden=width, stoch_classes=classes, cnn_depth=classes, units=width)
+    return dict(config=config, param_count=param_count)
+
+
 # The official sizes (danijar/dreamerv3 configs.yaml sizeXm), 32 latents throughout. param_count is measured
 # for REFERENCE and equals the official agent's.
 SIZES = {
-    "size1m": dict(config=dict(deter_dim=512, hidden=64, stoch_classes=4, cnn_depth=4, units=64),
-                   param_count=688_004),
-    "size12m": dict(config=dict(deter_dim=2048, hidden=256, stoch_classes=16, cnn_depth=16, units=256),
-                    param_count=10_498_772),
-    "size25m": dict(config=dict(deter_dim=3072, hidden=384, stoch_classes=24, cnn_depth=24, units=384),
-                    param_count=23_496_244),
-    "size50m": dict(config=dict(deter_dim=4096, hidden=512, stoch_classes=32, cnn_depth=32, units=512),
-                    param_count=41_659_284),
-    "size100m": dict(config=dict(deter_dim=6144, hidden=768, stoch_classes=48, cnn_depth=48, units=768),
-                     param_count=93_482_068),
-    "size200m": dict(config=dict(deter_dim=8192, hidden=1024, stoch_classes=64, cnn_depth=64, units=1024),
-                     param_count=165_967_124),
-    "size400m": dict(config=dict(deter_dim=12288, hidden=1536, stoch_classes=96, cnn_depth=96, units=1536),
-                     param_count=372_924_052),
+    "size1m": _official(512, 64, 4, 688_004),
+    "size12m": _official(2048, 256, 16, 10_498_772),
+    "size25m": _official(3072, 384, 24, 23_496_244),
+    "size50m": _official(4096, 512, 32, 41_659_284),
+    "size100m": _official(6144, 768, 48, 93_482_068),
+    "size200m": _official(8192, 1024, 64, 165_967_124),
+    "size400m": _official(12288, 1536, 96, 372_924_052),
 }
 
 

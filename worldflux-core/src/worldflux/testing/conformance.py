@@ -73,8 +73,9 @@ class WorldModelConformance:
             return torch.nn.functional.one_hot(index, dim).float()
         return torch.rand(*lead, dim) * 2 - 1
 
-    def random_batch(self, model: Any) -> Batch:
-        b, t = self.batch_size, self.seq_len
+    def random_batch(self, model: Any, batch_size: int | None = None, seq_len: int | None = None) -> Batch:
+        """Random sequences ``[B, T]`` (default :attr:`batch_size` x :attr:`seq_len`), one terminal step."""
+        b, t = batch_size or self.batch_size, seq_len or self.seq_len
         is_first = torch.zeros(b, t, dtype=torch.bool)
         is_first[:, 0] = True
         is_terminal = torch.zeros(b, t, dtype=torch.bool)
@@ -200,7 +201,7 @@ class WorldModelConformance:
     def agent_batch(self, model: Any, agent: Agent) -> Batch:
         """A batch of the agent's window length, with the replay context its ``replay_context`` asks for."""
         b = self.batch_size
-        window = self.random_batch_of(model, b, agent.window)
+        window = self.random_batch(model, b, agent.window)
         if not agent.replay_context:
             return window
         agent.act(self.random_obs(model, b), torch.ones(b, dtype=torch.bool), True)
@@ -210,14 +211,6 @@ class WorldModelConformance:
             "from replay_context"
         return Batch(obs=window.obs, action=window.action, reward=window.reward, is_first=window.is_first,
                      is_terminal=window.is_terminal, context={**context, "action": self.random_action(model, b)})
-
-    def random_batch_of(self, model: Any, b: int, t: int) -> Batch:
-        saved = self.batch_size, self.seq_len
-        self.batch_size, self.seq_len = b, t
-        try:
-            return self.random_batch(model)
-        finally:
-            self.batch_size, self.seq_len = saved
 
     def test_agent_acts(self, preset: str, model: Any) -> None:
         agent = self.agent_for(preset, model)
