@@ -1,14 +1,21 @@
-"""TDMPC2Config: every knob of the official agent, with the official defaults (state observations)."""
+"""TDMPC2Config: every knob of the official agent, with the official defaults (state or pixel observations)."""
 
 from __future__ import annotations
 
 from worldflux.config import config_field, non_negative, ordered, positive, unit_interval, worldflux_config
 from worldflux.errors import ConfigError
 
+IMAGE_SIZE = 64  # the official conv encoder's input size: its flattened output is num_channels x 4 x 4
+CONV_OUT = 4 * 4  # spatial positions left by that conv stack at IMAGE_SIZE
+
 
 @worldflux_config
 class TDMPC2Config:
     """Field defaults are nicklashansen/tdmpc2's ``config.yaml`` with the 5M model size.
+
+    Pixel observations (``obs_shape`` ``(C, 64, 64)``, the official ``obs: rgb``)
+    use the official conv encoder, whose flattened output is the latent itself:
+    ``latent_dim`` must be ``16 * num_channels``.
 
     Multi-task (``tasks`` non-empty), as officially: observations zero-padded
     to ``obs_shape``, actions to ``action_dim`` with task ``i`` using the first
@@ -17,7 +24,8 @@ class TDMPC2Config:
     """
 
     # spec
-    obs_shape: tuple[int, ...] = config_field((39,), help="observation shape: a (D,) state vector")
+    obs_shape: tuple[int, ...] = config_field(
+        (39,), help="observation shape: a (D,) state vector, or (C, 64, 64) uint8 images (pixels, channels first)")
     action_dim: int = config_field(6, help="continuous action size, actions in [-1, 1]", validator=positive)
     episode_length: int = config_field(1000, help="episode length; sets the discount (see discount)",
                                        validator=positive)
@@ -36,6 +44,8 @@ class TDMPC2Config:
     enc_dim: int = config_field(256, help="encoder MLP width", validator=positive)
     num_enc_layers: int = config_field(2, help="encoder layers (hidden layers = max(1, this - 1))",
                                        validator=positive)
+    num_channels: int = config_field(32, help="pixels: channels of each of the 4 conv layers of the image encoder; "
+                                              "latent_dim must be 16 x this", validator=positive)
     num_q_networks: int = config_field(5, help="size of the Q ensemble (>= 2)", validator=positive)
     simnorm_dim: int = config_field(8, help="SimNorm group size", validator=positive)
     num_bins: int = config_field(101, help="two-hot bins of reward and Q in symlog space", validator=positive)
@@ -73,8 +83,11 @@ class TDMPC2Config:
 
     def __attrs_post_init__(self) -> None:
         """Checks across fields, so a config that cannot work fails when built, not at the first act."""
-        if len(self.obs_shape) != 1:
-            raise ConfigError(f"TDMPC2Config.obs_shape must be a (D,) state vector; got {self.obs_shape!r}")
+        if len(self.obs_shape) == 3:
+            self._check_pixels()
+        elif len(self.obs_shape) != 1:
+            raise ConfigError(f"TDMPC2Config.obs_shape must be a (D,) state vector or (C, {IMAGE_SIZE}, "
+                              f"{IMAGE_SIZE}) images; got {self.obs_shape!r}")
         if not self.vmin < self.vmax:  # the two-hot bins need a span
             raise ConfigError(f"TDMPC2Config.vmin ({self.vmin!r}) must be below vmax ({self.vmax!r})")
         ordered(("log_std_min", "log_std_max"), ("min_std", "max_std"), ("discount_min", "discount_max"))(self)
@@ -82,6 +95,30 @@ class TDMPC2Config:
             if getattr(self, name) > self.num_samples:
                 raise ConfigError(f"TDMPC2Config.{name} ({getattr(self, name)}) must not exceed num_samples "
                                   f"({self.num_samples}), the sequences MPPI scores")
+
+    def _check_pixels(self) -> None:
+        """The official conv encoder fixes the image size, and its output size is the latent size."""
+        size = (IMAGE_SIZE, IMAGE_SIZE)
+        if tuple(self.obs_shape[1:]) != size:
+            raise ConfigError(f"TDMPC2Config.obs_shape must be a (D,) state vector or (C, {IMAGE_SIZE}, {IMAGE_SIZE}) "
+                              f"images, the size the official conv encoder takes; got {self.obs_shape!r}. Resize "
+                              f"the images to {IMAGE_SIZE}x{IMAGE_SIZE} (worldflux train does, with image_size="
+                              f"{IMAGE_SIZE}).")
+        if self.latent_dim != CONV_OUT * self.num_channels:
+            fix = f"latent_dim={CONV_OUT * self.num_channels}"
+            if self.latent_dim % CONV_OUT == 0:
+                fix = f"num_channels={self.latent_dim // CONV_OUT} or {fix}"
+            raise ConfigError(f"TDMPC2Config.latent_dim ({self.latent_dim}) must equal {CONV_OUT} x num_channels "
+                              f"({CONV_OUT * self.num_channels}) for images: the official conv encoder's flattened "
+                              f"output is the latent. Set {fix}.")
+        if self.tasks:
+            raise ConfigError("TDMPC2Config: multi-task models take state vectors only, as officially (the task "
+                              "embedding joins a vector input). Use one task for images, or state observations.")
+
+    @property
+    def pixels(self) -> bool:
+        """Whether observations are images (the conv encoder) rather than state vectors."""
+        return len(self.obs_shape) == 3
 
     @property
     def discount(self) -> float:

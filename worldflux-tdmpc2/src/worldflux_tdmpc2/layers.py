@@ -1,4 +1,4 @@
-"""TD-MPC2 building blocks: Linear -> LayerNorm -> Mish blocks, SimNorm, and a batched Q ensemble."""
+"""TD-MPC2 building blocks: Linear -> LayerNorm -> Mish blocks, SimNorm, the pixel encoder, a batched Q ensemble."""
 
 from __future__ import annotations
 
@@ -39,8 +39,61 @@ def mlp(inp: int, hidden: list[int], out: int, act: nn.Module | None = None) -> 
     return nn.Sequential(*layers)
 
 
+class ShiftAug(nn.Module):
+    """Random shifts of each image by up to ``pad`` pixels (edges replicated): the official augmentation.
+
+    Officially it is the conv encoder's first layer, so every encoding is shifted, in training and when acting,
+    in train and eval mode alike. The shift is sampled with ``grid_sample`` at the padded image's pixel
+    centres, one integer ``(x, y)`` offset per image, drawn as the official code draws it.
+    """
+
+    def __init__(self, pad: int = 3) -> None:
+        super().__init__()
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        assert h == w, f"ShiftAug takes square images, got {h}x{w}"
+        size = h + 2 * self.pad
+        padded = F.pad(x.float(), (self.pad,) * 4, mode="replicate")
+        half = 1.0 / size  # half a padded pixel in grid_sample's [-1, 1] units (align_corners=False)
+        centres = torch.linspace(-1 + half, 1 - half, size, device=x.device, dtype=padded.dtype)[:h]
+        grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), -1)  # [h, w, (x, y)]
+        offset = torch.randint(0, 2 * self.pad + 1, (n, 1, 1, 2), device=x.device, dtype=padded.dtype)
+        return F.grid_sample(padded, grid + offset * (2 * half), padding_mode="zeros", align_corners=False)
+
+
+class PixelPreprocess(nn.Module):
+    """Pixels in [0, 255] to [-0.5, 0.5], as officially."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / 255.0 - 0.5
+
+
+class PixelEncoder(nn.Sequential):
+    """The official pixel encoder: shift, ``x / 255 - 0.5``, four ReLU-separated convs, flatten, then ``act``.
+
+    At 64x64 the convs (7/2, 5/2, 3/2, 3/1, no padding) leave ``num_channels x 4 x 4`` features, the latent.
+    Takes uint8 or float images with any leading dims ``[..., C, H, W]``; the layer indices are the official
+    ``_encoder.rgb`` ones.
+    """
+
+    def __init__(self, in_channels: int, num_channels: int, act: nn.Module) -> None:
+        c = num_channels
+        super().__init__(ShiftAug(), PixelPreprocess(),
+                         nn.Conv2d(in_channels, c, 7, stride=2), nn.ReLU(), nn.Conv2d(c, c, 5, stride=2), nn.ReLU(),
+                         nn.Conv2d(c, c, 3, stride=2), nn.ReLU(), nn.Conv2d(c, c, 3, stride=1), nn.Flatten(), act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        lead = x.shape[:-3]
+        return super().forward(x.reshape(-1, *x.shape[-3:])).reshape(*lead, -1)
+
+
 def init_weights(module: nn.Module) -> None:
-    """Official initialisation: truncated normal (std 0.02) weights, zero biases; task embeddings U(-0.02, 0.02)."""
+    """Official initialisation: truncated normal (std 0.02) weights, zero biases; task embeddings U(-0.02, 0.02).
+
+    Convolutions keep PyTorch's default initialisation, as officially.
+    """
     if isinstance(module, nn.Linear):
         nn.init.trunc_normal_(module.weight, std=0.02)
         nn.init.zeros_(module.bias)

@@ -13,16 +13,20 @@ from worldflux.model import WorldModelBase
 from worldflux.types import Batch, LatentState, LossOutput, Prediction
 from worldflux_tdmpc2.config import TDMPC2Config
 from worldflux_tdmpc2.functional import make_bins, soft_ce, squash_log_std, squashed_gaussian, two_hot_inv
-from worldflux_tdmpc2.layers import EnsembleMLP, SimNorm, init_weights, mlp
+from worldflux_tdmpc2.layers import EnsembleMLP, PixelEncoder, SimNorm, init_weights, mlp
 from worldflux_tdmpc2.scale import RunningScale
 
 
 class TDMPC2(WorldModelBase):
-    """The TD-MPC2 agent's networks and losses (state observations, one task or several).
+    """The TD-MPC2 agent's networks and losses (state observations, one task or several; or pixels, one task).
 
     State: ``z [B, latent_dim]``. The reward of ``(z, a)`` belongs to that
     transition; ``value(state)`` is ``Q(z, pi(z))``, the average of two random
     members of the ensemble. Its agent (``TDMPC2Agent``) makes the official training step.
+
+    Pixels (``obs_shape (C, 64, 64)``): the encoder is the official conv stack
+    (``PixelEncoder``), which takes the images as stored (uint8, values 0..255)
+    and shifts them randomly at every encoding, as officially.
 
     Multi-task (``config.tasks``): observations are mappings ``{"obs": x,
     "task": index}`` and the state keeps ``task`` next to ``z``, so the
@@ -37,9 +41,6 @@ class TDMPC2(WorldModelBase):
     def __init__(self, config: TDMPC2Config) -> None:
         super().__init__(config)
         c = config
-        if len(c.obs_shape) != 1:
-            raise ValueError(f"TD-MPC2 here takes state vectors (D,); got obs_shape {c.obs_shape}. "
-                             f"Flatten the observation, or use a DreamerV3 preset for images.")
         if c.latent_dim % c.simnorm_dim:
             raise ValueError(f"latent_dim {c.latent_dim} must be a multiple of simnorm_dim {c.simnorm_dim}")
         if c.num_q_networks < 2:
@@ -48,8 +49,9 @@ class TDMPC2(WorldModelBase):
         t = c.task_dim if c.multitask else 0
         self.task_emb = nn.Embedding(len(c.tasks), c.task_dim, max_norm=1) if c.multitask else None
         zt, h = c.latent_dim + t, c.hidden_dim
-        self.encoder = mlp(c.obs_shape[0] + t, max(c.num_enc_layers - 1, 1) * [c.enc_dim], c.latent_dim,
-                           SimNorm(c.simnorm_dim))
+        self.encoder = (PixelEncoder(c.obs_shape[0], c.num_channels, SimNorm(c.simnorm_dim)) if c.pixels else
+                        mlp(c.obs_shape[0] + t, max(c.num_enc_layers - 1, 1) * [c.enc_dim], c.latent_dim,
+                            SimNorm(c.simnorm_dim)))
         self.dynamics = mlp(zt + c.action_dim, [h, h], c.latent_dim, SimNorm(c.simnorm_dim))
         self.reward = mlp(zt + c.action_dim, [h, h], c.num_bins)
         self.termination = mlp(zt, [h, h], 1) if c.episodic else None
@@ -189,7 +191,7 @@ class TDMPC2(WorldModelBase):
         """
         c = self.config
         obs, task = _split_obs(batch.obs)
-        obs = obs.float().transpose(0, 1)  # [T, B, D], T = horizon + 1
+        obs = obs.float().transpose(0, 1)  # [T, B, *obs_shape], T = horizon + 1
         action = batch.action.transpose(0, 1)[:-1]
         reward = batch.reward.transpose(0, 1)[1:]  # reward[t] follows action[t]
         terminated = batch.is_terminal.transpose(0, 1)[1:].float()
