@@ -2,7 +2,8 @@
 
 Decorate a config class with :func:`worldflux_config` and declare fields with
 :func:`config_field`. Fields typed ``int``, ``float``, ``bool``, ``str``,
-``tuple[int, ...]`` or ``tuple[str, ...]`` (optionally ``| None``) are
+``tuple[int, ...]``, ``tuple[str, ...]`` or ``dict[str, tuple[int, ...]]`` (named
+shapes, e.g. the parts of a dict observation; optionally ``| None``) are
 type-checked and converted (lists become tuples, ints become floats), so a
 config rebuilt from JSON equals the one saved. Every family config has
 ``obs_shape`` and ``action_dim``.
@@ -57,9 +58,19 @@ def _check_str(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         _fail(inst, attribute, "a string", value)
 
 
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, tuple) and bool(value) and all(_is_int(v) and v > 0 for v in value)
+
+
 def _check_shape(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not (isinstance(value, tuple) and value and all(_is_int(v) and v > 0 for v in value)):
+    if not _is_shape(value):
         _fail(inst, attribute, "a non-empty tuple of positive ints", value)
+
+
+def _check_shapes(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not (isinstance(value, dict) and value
+            and all(isinstance(k, str) and k and _is_shape(v) for k, v in value.items())):
+        _fail(inst, attribute, "a non-empty mapping of names to non-empty tuples of positive ints", value)
 
 
 def _check_names(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -75,6 +86,10 @@ def _to_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _to_shapes(value: Any) -> Any:
+    return {k: _to_tuple(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
 _CHECKS: dict[str, tuple[Validator, Callable[[Any], Any] | None]] = {
     "int": (_check_int, None),
     "float": (_check_float, _to_float),
@@ -82,6 +97,7 @@ _CHECKS: dict[str, tuple[Validator, Callable[[Any], Any] | None]] = {
     "str": (_check_str, None),
     "tuple[int, ...]": (_check_shape, _to_tuple),
     "tuple[str, ...]": (_check_names, _to_tuple),
+    "dict[str, tuple[int, ...]]": (_check_shapes, _to_shapes),
 }
 
 

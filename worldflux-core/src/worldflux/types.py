@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     Observation = Union[torch.Tensor, Mapping[str, torch.Tensor]]
 
 
-def _map_obs(obs: Any, fn: Callable[[Any], Any]) -> Any:
+def map_obs(obs: Any, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` applied to an observation: one array, or each part of a dict observation (kept a dict)."""
     return {k: fn(v) for k, v in obs.items()} if isinstance(obs, Mapping) else fn(obs)
 
 
@@ -108,7 +109,7 @@ class Batch:
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(
-            obs=_map_obs(self.obs, lambda t: t.to(device)),
+            obs=map_obs(self.obs, lambda t: t.to(device)),
             action=self.action.to(device),
             reward=self.reward.to(device),
             is_first=self.is_first.to(device),

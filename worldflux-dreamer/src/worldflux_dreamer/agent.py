@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from worldflux.types import Batch, LatentState
 from worldflux_dreamer.model import DreamerV3
 from worldflux_dreamer.optim import LaProp
+
+if TYPE_CHECKING:
+    from worldflux.types import Observation
 
 
 class DreamerAgent:
@@ -38,7 +41,7 @@ class DreamerAgent:
         self.prev_action = self.state["deter"].new_zeros(num_envs, c.action_dim)
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
+    def act(self, obs: Observation, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
         m = self.model
         m.eval()
         self.state = m.observe_step(self.state, self.prev_action, obs, is_first)

@@ -1,6 +1,8 @@
-"""Observation encoder and decoder: symlog MLPs for vectors, CNNs for uint8 images."""
+"""Observation encoder and decoder: symlog MLPs for vectors, CNNs for uint8 images, both for dict observations."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -8,6 +10,9 @@ from torch import nn
 from worldflux_dreamer.config import DreamerV3Config
 from worldflux_dreamer.functional import symlog
 from worldflux_dreamer.layers import BlockLinear, Conv2d, Linear, NormAct, mlp
+
+if TYPE_CHECKING:
+    from worldflux.types import Observation
 
 
 def is_image(shape: tuple[int, ...]) -> bool:
@@ -25,7 +30,12 @@ def min_resolution(c: DreamerV3Config) -> tuple[int, int]:
 
 class Encoder(nn.Module):
     """Images ``[..., C, H, W]`` uint8 -> conv, 2x2 max-pool, RMSNorm, SiLU per stage, flattened as (H, W, C)
-    like the official channels-last encoder; vectors -> symlog MLP."""
+    like the official channels-last encoder; vectors -> symlog MLP.
+
+    A dict observation's image goes through the CNN and its vectors, concatenated
+    in name order and symlogged, through the MLP; the embedding is the MLP's
+    output then the CNN's, as in the official encoder.
+    """
 
     def __init__(self, c: DreamerV3Config) -> None:
         super().__init__()
@@ -45,8 +55,23 @@ class Encoder(nn.Module):
         else:
             self.net = mlp(c.obs_shape[0], c.units, c.enc_layers, c.act)
             self.out_dim = c.units if c.enc_layers else c.obs_shape[0]
+        if c.vector_keys:
+            width = sum(c.obs_space[k][0] for k in c.vector_keys)
+            self.vectors = mlp(width, c.units, c.enc_layers, c.act)
+            self.out_dim += c.units if c.enc_layers else width
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+    def forward(self, obs: Observation) -> torch.Tensor:
+        """The embedding ``[..., out_dim]`` of observations ``[..., *obs_shape]`` (or a dict of their parts)."""
+        if self.c.obs_space is None:
+            return self._embed(obs)
+        image = self._embed(obs[self.c.image_key])
+        if not self.c.vector_keys:
+            return image
+        x = torch.cat([obs[k].float() for k in self.c.vector_keys], -1)
+        x = symlog(x) if self.c.symlog_inputs else x
+        return torch.cat([self.vectors(x), image], -1)
+
+    def _embed(self, obs: torch.Tensor) -> torch.Tensor:
         lead = obs.shape[: obs.dim() - len(self.c.obs_shape)]
         x = obs.reshape(-1, *self.c.obs_shape)
         if is_image(self.c.obs_shape):
@@ -65,7 +90,9 @@ class Decoder(nn.Module):
     Images: a block-linear map of ``deter`` plus an MLP of ``stoch`` to the
     smallest feature map, then upsample+conv stages and a sigmoid, scored by
     summed squared error on [0, 1] pixels. Vectors: an MLP, scored by summed
-    squared error against symlog targets.
+    squared error against symlog targets. Dict observations: the image as
+    above, and one MLP for the vectors with a linear head per vector, as the
+    official decoder; each part is a reconstruction target of its own.
     """
 
     def __init__(self, c: DreamerV3Config) -> None:
@@ -88,6 +115,10 @@ class Decoder(nn.Module):
         else:
             self.net = nn.Sequential(mlp(c.feat_size, c.units, c.dec_layers, c.act),
                                      Linear(c.units if c.dec_layers else c.feat_size, c.obs_shape[0]))
+        if c.vector_keys:
+            self.vectors = mlp(c.feat_size, c.units, c.dec_layers, c.act)
+            width = c.units if c.dec_layers else c.feat_size
+            self.heads = nn.ModuleList([Linear(width, c.obs_space[k][0]) for k in c.vector_keys])
 
     def _image(self, deter: torch.Tensor, stoch: torch.Tensor) -> torch.Tensor:
         g, (ch, h, w) = self.c.dec_blocks, self.space
@@ -96,8 +127,9 @@ class Decoder(nn.Module):
         x1 = self.sp1(stoch).reshape(-1, h, w, ch).permute(0, 3, 1, 2)
         return torch.sigmoid(self.net(self.spnorm(x0 + x1)))
 
-    def forward(self, deter: torch.Tensor, stoch: torch.Tensor) -> torch.Tensor:
-        """The reconstruction ``[..., *obs_shape]`` of latents ``deter [..., D]``, ``stoch [..., S, K]``."""
+    def forward(self, deter: torch.Tensor, stoch: torch.Tensor) -> Observation:
+        """The reconstruction ``[..., *obs_shape]`` (of each part of a dict observation, by name) of latents
+        ``deter [..., D]``, ``stoch [..., S, K]``."""
         lead = deter.shape[:-1]
         deter = deter.reshape(-1, deter.shape[-1])
         stoch = stoch.reshape(deter.shape[0], -1)
@@ -105,13 +137,26 @@ class Decoder(nn.Module):
             out = self._image(deter, stoch)
         else:
             out = self.net(torch.cat([stoch, deter], -1))
-        return out.reshape(*lead, *self.c.obs_shape)
+        out = out.reshape(*lead, *self.c.obs_shape)
+        if self.c.obs_space is None:
+            return out
+        recon = {self.c.image_key: out}
+        if self.c.vector_keys:
+            hidden = self.vectors(torch.cat([stoch, deter], -1))
+            recon.update({k: head(hidden).reshape(*lead, -1) for k, head in zip(self.c.vector_keys, self.heads)})
+        return recon
 
-    def loss(self, recon: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        """Summed squared error per step, against [0, 1] pixels or symlog vectors."""
-        if is_image(self.c.obs_shape):
+    def loss(self, recon: Observation, obs: Observation) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Summed squared error per step, against [0, 1] pixels or symlog vectors; for a dict observation one
+        such term per part, by name (the official loss sums them, each scaled by ``loss_rec``)."""
+        if self.c.obs_space is None:
+            return self._error(recon, obs, self.c.obs_shape)
+        return {k: self._error(recon[k], obs[k], self.c.obs_space[k]) for k in recon}
+
+    def _error(self, recon: torch.Tensor, obs: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        if is_image(shape):
             target = obs.float() / 255
         else:
             target = symlog(obs.float()) if self.c.symlog_inputs else obs.float()
-        dims = tuple(range(recon.dim() - len(self.c.obs_shape), recon.dim()))
+        dims = tuple(range(recon.dim() - len(shape), recon.dim()))
         return (recon - target.detach()).square().sum(dims)

@@ -12,6 +12,9 @@ class DreamerV3Config:
 
     # spec
     obs_shape: tuple[int, ...] = config_field((3, 64, 64), help="observation shape: (C, H, W) uint8 image or (D,) vector")
+    obs_space: dict[str, tuple[int, ...]] | None = config_field(
+        None, help="dict observations, name -> shape: one (C, H, W) uint8 image (obs_shape is its shape) and any "
+                   "number of (D,) vectors; None: one array of obs_shape")
     action_dim: int = config_field(6, help="action size (number of choices when discrete)", validator=positive)
     discrete_actions: bool = config_field(False, help="one-hot discrete actions instead of bounded continuous ones")
     # RSSM
@@ -84,7 +87,29 @@ class DreamerV3Config:
         if len(self.obs_shape) not in (1, 3):
             raise ConfigError(f"DreamerV3Config.obs_shape must be (C, H, W) for images or (D,) for vectors; got "
                               f"{self.obs_shape!r}")
+        if self.obs_space is not None:
+            self._check_obs_space()
         ordered(("policy_min_std", "policy_max_std"), ("retnorm_low", "retnorm_high"))(self)
+
+    def _check_obs_space(self) -> None:
+        images = [k for k, shape in self.obs_space.items() if len(shape) == 3]
+        if len(images) != 1 or len(images) + len(self.vector_keys) != len(self.obs_space):
+            raise ConfigError(f"DreamerV3Config.obs_space must name one (C, H, W) uint8 image and any number of "
+                              f"(D,) vectors; got {self.obs_space!r}. Flatten other parts into (D,) vectors, or "
+                              f"leave obs_space None for one observation array.")
+        if self.obs_space[images[0]] != self.obs_shape:
+            raise ConfigError(f"DreamerV3Config.obs_shape {self.obs_shape!r} must be the shape of the image "
+                              f"{images[0]!r} in obs_space; pass obs_shape={self.obs_space[images[0]]!r}")
+
+    @property
+    def image_key(self) -> str | None:
+        """The image's name in a dict observation (None without one): the part the CNN reads."""
+        return next((k for k, shape in (self.obs_space or {}).items() if len(shape) == 3), None)
+
+    @property
+    def vector_keys(self) -> tuple[str, ...]:
+        """The vectors' names in a dict observation, sorted: the official order of their concatenation."""
+        return tuple(sorted(k for k, shape in (self.obs_space or {}).items() if len(shape) == 1))
 
     @property
     def stoch_size(self) -> int:

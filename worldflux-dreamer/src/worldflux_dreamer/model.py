@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,9 @@ from worldflux_dreamer.functional import lambda_return
 from worldflux_dreamer.heads import BinaryHead, PolicyHead, TwoHotHead
 from worldflux_dreamer.normalize import PercentileNormalizer
 from worldflux_dreamer.rssm import RSSM
+
+if TYPE_CHECKING:
+    from worldflux.types import Observation
 
 
 class DreamerV3(WorldModelBase):
@@ -53,16 +57,17 @@ class DreamerV3(WorldModelBase):
     def initial_state(self, batch_size: int) -> LatentState:
         return LatentState(self.rssm.initial(batch_size))
 
-    def encode(self, obs: torch.Tensor) -> LatentState:
-        start = self.rssm.initial(obs.shape[0])
-        no_action = start["deter"].new_zeros(obs.shape[0], self.config.action_dim)
+    def encode(self, obs: Observation) -> LatentState:
+        embed = self.encoder(obs)
+        start = self.rssm.initial(embed.shape[0])
+        no_action = start["deter"].new_zeros(embed.shape[0], self.config.action_dim)
         deter = self.rssm.core(start["deter"], start["stoch"], no_action)  # an episode's first step
-        return LatentState(self.rssm.obs_step(deter, self.encoder(obs)))
+        return LatentState(self.rssm.obs_step(deter, embed))
 
     def prior(self, state: LatentState, action: torch.Tensor) -> LatentState:
         return LatentState(self.rssm.img_step(dict(state.tensors), action))
 
-    def posterior(self, state: LatentState, obs: torch.Tensor) -> LatentState:
+    def posterior(self, state: LatentState, obs: Observation) -> LatentState:
         return LatentState(self.rssm.obs_step(state["deter"], self.encoder(obs)))
 
     def predict(self, state: LatentState, action: torch.Tensor) -> Prediction:
@@ -74,7 +79,7 @@ class DreamerV3(WorldModelBase):
     def value(self, state: LatentState) -> torch.Tensor:
         return self.critic.mean(self.critic(self.features(state)))
 
-    def observe_step(self, state: LatentState, prev_action: torch.Tensor, obs: torch.Tensor,
+    def observe_step(self, state: LatentState, prev_action: torch.Tensor, obs: Observation,
                      is_first: torch.Tensor) -> LatentState:
         """The posterior after acting ``prev_action`` and seeing ``obs``; resets where ``is_first``."""
         keep = (~is_first).float()[:, None]
@@ -103,7 +108,9 @@ class DreamerV3(WorldModelBase):
         feat = self.features(post)
         losses: dict[str, torch.Tensor] = {}
         losses["dyn"], losses["rep"] = self.rssm.kl_losses(post["logits"], self.rssm.prior_logits(post["deter"]))
-        losses["rec"] = self.decoder.loss(self.decoder(post["deter"], post["stoch"]), batch.obs)
+        rec = self.decoder.loss(self.decoder(post["deter"], post["stoch"]), batch.obs)
+        parts = rec if isinstance(rec, dict) else {}  # a dict observation: a term per part, summed
+        losses["rec"] = sum(parts.values()) if parts else rec
         losses["rew"] = self.reward_head.loss(self.reward_head(feat), batch.reward)
         cont_target = (~batch.is_terminal).float() * (1 - 1 / c.horizon)
         losses["con"] = F.binary_cross_entropy_with_logits(self.cont_head(feat), cont_target, reduction="none")
@@ -114,6 +121,7 @@ class DreamerV3(WorldModelBase):
         means = {k: v.mean() for k, v in losses.items()}
         total = sum(means[k] * scales[k] for k in means)
         metrics.update({f"loss/{k}": v.detach() for k, v in means.items()})
+        metrics.update({f"loss/rec/{k}": v.mean().detach() for k, v in parts.items()})
         return LossOutput(total, metrics, LatentState(post))
 
     def window_start(self, batch: Batch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:

@@ -27,6 +27,8 @@ SIZES = {
     "size200m": _official(8192, 1024, 64, 165_967_124),
     "size400m": _official(12288, 1536, 96, 372_924_052),
 }
+# Training settings for short runs (docs/learning.md shows what they learn); the rest are the official ones.
+QUICK = {"lr": 3e-4, "warmup": 100, "train_ratio": 256.0}
 
 
 @hookimpl
@@ -43,6 +45,12 @@ def worldflux_register_families(registry: FamilyRegistrar) -> None:
         config={"deter_dim": 64, "stoch_discrete": 4, "stoch_classes": 4, "hidden": 32, "units": 32,
                 "cnn_depth": 4},
         parity_role="ci-only", param_count=107_396, aliases=("dreamer-ci",), **common)
+    registry.add_preset(
+        "dreamer:quick",
+        description="The official size1m network trained for budgets of a few thousand env steps: lr 3e-4 "
+                    "with 100 warm-up updates, train ratio 256 (size1m: lr 4e-5, 1,000, 32).",
+        config={**SIZES["size1m"]["config"], **QUICK}, param_count=SIZES["size1m"]["param_count"],
+        parity_role="unclaimed", **common)
     for size, preset in SIZES.items():
         c = preset["config"]
         registry.add_preset(

@@ -15,7 +15,8 @@ preset registers an agent, it also checks the agent as the Trainer uses it:
 actions of the right kind, an update that changes the weights and returns
 finite scalar metrics, and a checkpoint round trip after which the restored
 agent continues exactly as the original.
-Override ``build_kwargs`` to pass obs/action specs or config overrides, and set
+Override ``build_kwargs`` to pass obs/action specs or config overrides (a config
+whose ``obs_space`` is set gets dict observations, one tensor per part), and set
 ``check_agent = False`` on a class of large presets whose agent is the same code
 already checked on a small preset (agent checks plan and update: seconds per
 million parameters on a CPU).
@@ -23,7 +24,7 @@ million parameters on a CPU).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
@@ -35,11 +36,20 @@ from worldflux.training.agent import Agent, make_agent
 from worldflux.training.checkpoint import load_checkpoint, save_checkpoint
 from worldflux.types import Batch, LatentState
 
+if TYPE_CHECKING:
+    from worldflux.types import Observation
+
 PARAM_COUNT_TOLERANCE = 0.01
 
 
 def _lead(state: LatentState, n: int) -> set[tuple[int, ...]]:
     return {tuple(t.shape[:n]) for t in state.tensors.values()}
+
+
+def _random_array(shape: tuple[int, ...], lead: tuple[int, ...]) -> torch.Tensor:
+    if len(shape) == 3:  # images arrive as uint8, channels first
+        return torch.randint(0, 256, (*lead, *shape), dtype=torch.uint8)
+    return torch.randn(*lead, *shape)
 
 
 class WorldModelConformance:
@@ -59,11 +69,12 @@ class WorldModelConformance:
     # --- inputs ---------------------------------------------------------------
 
     @staticmethod
-    def random_obs(model: Any, *lead: int) -> torch.Tensor:
-        shape = tuple(model.config.obs_shape)
-        if len(shape) == 3:  # images arrive as uint8, channels first
-            return torch.randint(0, 256, (*lead, *shape), dtype=torch.uint8)
-        return torch.randn(*lead, *shape)
+    def random_obs(model: Any, *lead: int) -> Observation:
+        """Observations ``[*lead, *obs_shape]``; a dict of such parts where the config has ``obs_space`` set."""
+        space = getattr(model.config, "obs_space", None)
+        if space is not None:
+            return {k: _random_array(tuple(shape), lead) for k, shape in space.items()}
+        return _random_array(tuple(model.config.obs_shape), lead)
 
     @staticmethod
     def random_action(model: Any, *lead: int) -> torch.Tensor:
