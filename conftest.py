@@ -14,3 +14,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _worldflux_records_reach_caplog():
+    """A CLI call in this process (CliRunner) detaches the worldflux logger from the root, where caplog listens."""
+    import logging
+
+    yield
+    logging.getLogger("worldflux").propagate = True

@@ -4,6 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+# Headless OpenGL for dmc:domain-task:pixels (MuJoCo renders through EGL, else OSMesa): Debian's libraries,
+# installed only where missing and only where apt is the package manager.
+GL_PACKAGES="libegl1 libgl1 libgl1-mesa-dri libosmesa6"
+if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then
+    missing=""
+    for p in $GL_PACKAGES; do
+        [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        echo "setup: installing${missing} (Debian) so MuJoCo can render dmc pixels without a display"
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO=sudo
+        { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends $missing; } >/dev/null 2>&1 \
+            || echo "setup: could not install them; run: sudo apt-get install${missing} (only dmc pixels need them)"
+    fi
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check "${TORCH_SPEC:-torch==2.13.0}"
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt

@@ -79,3 +79,26 @@ def test_create_for_env_fills_the_spec_fields_the_config_has() -> None:
     assert (dreamer.config.obs_shape, dreamer.config.action_dim, dreamer.config.discrete_actions) == ((4,), 2, True)
     tdmpc2 = create_for_env("tdmpc2:ci", "Pendulum-v1")
     assert (tdmpc2.config.obs_shape, tdmpc2.config.action_dim, tdmpc2.config.episode_length) == ((3,), 1, 200)
+    assert not tdmpc2.config.episodic  # Pendulum only ever ends at its time limit
+    assert create_for_env("tdmpc2:ci", "MountainCarContinuous-v0").config.episodic  # reaching the flag ends it
+    assert not env_spec("dmc:cartpole-balance").episodic
+
+
+def test_square_frames_keep_their_size_unless_image_size_is_given() -> None:
+    assert env_spec("WorldfluxTinyPixels-v0").obs_shape == (3, 32, 32)
+    assert env_spec("WorldfluxTinyPixels-v0", image_size=16).obs_shape == (3, 16, 16)
+    assert EnvPool("WorldfluxTinyPixels-v0", 1, seed=0).step(np.eye(3, dtype=np.float32)[[0]]).obs.shape == (
+        1, 3, 32, 32)
+
+
+def test_evaluation_writes_its_first_episode_as_a_gif(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from worldflux.training import evaluate
+
+    model = create_for_env("tdmpc2:ci", "Pendulum-v1")
+    result = evaluate(model, "Pendulum-v1", 2, seed=0, video=tmp_path / "episode.gif")
+    gif = Image.open(result["video"])
+    assert gif.size == (500, 500) and gif.n_frames > 100  # Pendulum's 200 steps (identical frames merge)
+    with pytest.raises(ConfigError, match="ending in .gif"):
+        evaluate(model, "Pendulum-v1", 1, seed=0, video=tmp_path / "episode.mp4")

@@ -63,7 +63,8 @@ def test_env_ids_map_to_official_tasks(env: str, task: str) -> None:
     assert official_task(env) == task
 
 
-@pytest.mark.parametrize("env", ["dmc:point_mass-easy", "dmc:walker", "not an env", "foo_bar"])
+@pytest.mark.parametrize("env", ["dmc:point_mass-easy", "dmc:walker", "dmc:walker-walk:pixels", "not an env",
+                                 "foo_bar"])
 def test_unmappable_env_ids_are_clear_errors(env: str) -> None:
     with pytest.raises(ConfigError, match="official"):
         official_task(env)

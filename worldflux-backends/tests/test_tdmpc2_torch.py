@@ -77,6 +77,11 @@ def test_official_task_refused(env):
     assert "Walker2d-v4" in str(info.value)
 
 
+def test_pixel_tasks_are_refused_with_the_native_alternative():
+    with pytest.raises(ConfigError, match="Drop :pixels, or train it on the native backend"):
+        td.official_task("dmc:walker-walk:pixels")
+
+
 def test_overrides():
     config = TrainingConfig(env="dmc:walker-walk", steps=20_000, seed=3, eval_every=2_000, eval_episodes=4,
                             replay_capacity=50_000)

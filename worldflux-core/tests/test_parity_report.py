@@ -10,8 +10,9 @@ import pytest
 
 from worldflux.errors import ConfigError, WorldFluxError
 from worldflux.parity.campaign import CAMPAIGN_FILE, Campaign, read_campaign
-from worldflux.parity.report import campaign_report, curve_summary, markdown, read_curve, write_report
+from worldflux.parity.report import campaign_report, curve_summary, markdown, write_report
 from worldflux.parity.stats import paired_comparison
+from worldflux.runs.curves import read_curve
 
 STEPS = 1000
 

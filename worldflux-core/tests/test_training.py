@@ -64,3 +64,16 @@ def test_a_second_writer_of_a_run_directory_is_refused_and_the_first_keeps_it(to
             Trainer(_toy(), _run(tmp_path, 16)).fit()
     assert not (tmp_path / "run.json").exists()
     assert Trainer(_toy(), _run(tmp_path, 16)).fit()["steps"] == 16  # free again once the holder is done
+
+
+def test_metrics_are_mirrored_to_tensorboard_scalars_at_their_env_steps(toy, tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    Trainer(_toy(), _run(tmp_path, 32)).fit()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert {"train/loss", "eval_return", "updates"} <= set(events.Tags()["scalars"])
+    records = read_metrics(tmp_path)
+    assert [e.step for e in events.Scalars("train/loss")] == [r["step"] for r in records if "train/loss" in r]
+    assert [e.value for e in events.Scalars("eval_return")] == pytest.approx(
+        [r["eval_return"] for r in records if "eval_return" in r])

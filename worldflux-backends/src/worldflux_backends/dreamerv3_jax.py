@@ -76,6 +76,9 @@ def official_task(env: str) -> str:
     name (``crafter_reward``, ``atari100k_pong``, ``gym_...``) is passed through.
     """
     env = env.strip()
+    if env.startswith("dmc:") and env.endswith(":pixels"):
+        raise ConfigError(f"{env!r}: the official DreamerV3 chooses DMC observations itself (dmc:domain-task "
+                          f"maps to its task); drop the :pixels suffix, or train it on the native backend")
     if env.startswith("dmc:"):
         domain, sep, task = env.removeprefix("dmc:").rpartition("-")
         if not sep or not domain or not task:

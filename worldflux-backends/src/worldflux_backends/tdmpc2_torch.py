@@ -187,6 +187,9 @@ def official_task(env_id: str | None) -> str:
     """The official task name of a WorldFlux env id."""
     if not env_id:
         raise ConfigError(f"TrainingConfig.env is required by {NAME}; supported: {SUPPORTED_ENVS}")
+    if env_id.startswith("dmc:") and env_id.endswith(":pixels"):
+        raise ConfigError(f"{env_id!r}: {NAME} trains DMC state tasks; pixels (the official obs=rgb) are not "
+                          f"wired to it. Drop :pixels, or train it on the native backend")
     if env_id.startswith("dmc:"):
         name = env_id.removeprefix("dmc:")
         domain, sep, task = name.partition("-")
@@ -208,6 +211,7 @@ def official_task(env_id: str | None) -> str:
 
 def overrides(preset: str, config: Any, extra_args: list[str] = ()) -> list[str]:
     """The hydra overrides of ``train.py`` for ``preset`` trained as ``config`` (a TrainingConfig)."""
+    config = config.resolved()
     unsupported = []
     if config.num_envs != 1:
         unsupported.append(f"num_envs={config.num_envs} (the official trainer steps one environment)")

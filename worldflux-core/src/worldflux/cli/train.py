@@ -105,18 +105,25 @@ def train(model: str | None, env_id: str | None, steps: int | None, seed: int | 
 @click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, default=12345, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-def eval_command(source: str, env_id: str | None, episodes: int, seed: int, device: str) -> None:
+@click.option("--video", "video", is_flag=False, flag_value="", default=None, metavar="[GIF]",
+              help="Also write the first episode as an animated GIF (default: RUN_DIR/episode.gif, or episode.gif "
+                   "here for a saved model).")
+def eval_command(source: str, env_id: str | None, episodes: int, seed: int, device: str, video: str | None) -> None:
     """Evaluate a run directory's latest weights, or a saved model, without exploration."""
     from worldflux.factory import create_world_model
     from worldflux.training import evaluate
     from worldflux.runs import RunDir
 
     run = RunDir(source)
+    image_size = None
     if run.run_file.exists():
-        env_id = env_id or run.read()["training"]["env"]
+        training = run.read()["training"]
+        env_id, image_size = env_id or training["env"], training.get("image_size")
         source = str(run.model)
+    if video == "":
+        video = str((run.path if run.run_file.exists() else Path.cwd()) / "episode.gif")
     if env_id is None:
         raise ConfigError("--env is required when evaluating a saved model")
     model = create_world_model(source, device=device)
     echo_json({"source": source, "env": env_id, "episodes": episodes,
-               **evaluate(model, env_id, episodes, seed)})
+               **evaluate(model, env_id, episodes, seed, image_size=image_size, video=video)})

@@ -11,7 +11,6 @@ p-value is below ``alpha``.
 from __future__ import annotations
 
 import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -22,29 +21,10 @@ import numpy as np
 from worldflux.errors import WorldFluxError
 from worldflux.parity.campaign import CAMPAIGN_FILE, SIDES, read_campaign
 from worldflux.parity.stats import holm, normalized_auc, paired_comparison
+from worldflux.runs.curves import read_curve
 
 QUANTITIES = ("final", "auc")
 METRICS = ("eval_return", "return")
-
-
-def read_curve(run_dir: str | Path, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(steps, values)`` of ``metric`` in a run's ``metrics.jsonl``, in step order."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
-        raise WorldFluxError(f"{path} is missing: the run has not started or its directory is incomplete. "
-                             f"Run the campaign again to finish it.")
-    points = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
-        value = record.get(metric) if isinstance(record, dict) else None
-        if isinstance(value, (int, float)) and math.isfinite(value) and isinstance(record.get("step"), int):
-            points.append((record["step"], float(value)))
-    steps = np.array(sorted({s for s, _ in points}), float)
-    values = np.array([np.mean([v for s, v in points if s == step]) for step in steps], float)
-    return steps, values  # records sharing a step (several episodes ending together) are averaged
 
 
 def _clip(steps: np.ndarray, values: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -211,4 +191,4 @@ def write_report(report: dict[str, Any], out: str | Path, dest: str | Path) -> l
     return paths
 
 
-__all__ = ["CAMPAIGN_FILE", "campaign_report", "markdown", "read_curve", "write_report"]
+__all__ = ["CAMPAIGN_FILE", "campaign_report", "markdown", "write_report"]

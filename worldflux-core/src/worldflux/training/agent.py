@@ -9,7 +9,7 @@ environments, replay, the update schedule, checkpoints and logging.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 
@@ -17,6 +17,9 @@ from worldflux.building import preset_for_family
 from worldflux.errors import ConfigError
 from worldflux.lazy import load_ref
 from worldflux.types import Batch
+
+if TYPE_CHECKING:
+    from worldflux.types import Observation
 
 
 @runtime_checkable
@@ -45,8 +48,9 @@ class Agent(Protocol):
     min_windows: int
     replay_context: dict[str, tuple[int, ...]]
 
-    def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
-        """Actions ``[E, A]`` for observations ``[E, ...]``: one-hot if discrete, else in [-1, 1]."""
+    def act(self, obs: Observation, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
+        """Actions ``[E, A]`` for observations ``[E, ...]`` (a dict of such tensors for dict observations):
+        one-hot if discrete, else in [-1, 1]."""
 
     def replay_entries(self) -> dict[str, torch.Tensor]:
         """The ``replay_context`` entries ``[E, ...]`` of the step just acted on."""

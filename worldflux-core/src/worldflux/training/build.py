@@ -11,10 +11,10 @@ from worldflux.records import Preset
 from worldflux.training.envs import EnvSpec, env_spec
 
 
-def create_for_env(model: str | Preset, env: str | EnvSpec, *, device: str = "cpu", image_size: int = 64,
-                   **overrides: Any) -> Any:
+def create_for_env(model: str | Preset, env: str | EnvSpec, *, device: str = "cpu",
+                   image_size: int | None = None, **overrides: Any) -> Any:
     """``create_world_model(model)`` with obs_shape, action_dim (and, where the config has them,
-    discrete_actions and episode_length) read from ``env``; ``overrides`` win.
+    discrete_actions, episode_length and episodic) read from ``env``; ``overrides`` win.
 
     ``model`` is a preset name or alias, or a preset already resolved (see ``resolve_model``).
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worldflux.config import config_field, non_negative, one_of, positive, worldflux_config
+from worldflux.config import config_field, evolve_config, non_negative, one_of, positive, worldflux_config
 from worldflux.records import NATIVE_BACKEND
 
 
@@ -10,7 +10,8 @@ from worldflux.records import NATIVE_BACKEND
 class TrainingConfig:
     """A training run: environment, budget, schedule, logging, and where it executes."""
 
-    env: str | None = config_field(None, help="gymnasium id (e.g. Pendulum-v1) or dmc:domain-task (dm_control)")
+    env: str | None = config_field(None, help="gymnasium id (e.g. Pendulum-v1), dmc:domain-task[:pixels] (dm_control) or "
+                                                     "atari:game (ale-py)")
     steps: int = config_field(10_000, help="total environment steps, summed over all environments",
                               validator=positive)
     seed: int = config_field(0, help="seed of weights, environments, replay sampling and exploration")
@@ -22,20 +23,31 @@ class TrainingConfig:
                    "(batch size * sequence length). None: the family's default", validator=positive)
     seed_steps: int | None = config_field(None, help="random-action env steps before training; None: the "
                                                      "family's default", validator=non_negative)
-    eval_every: int = config_field(5_000, help="env steps between evaluations (0: never)", validator=non_negative)
+    eval_every: int | None = config_field(None, help="env steps between evaluations (0: never; None: a quarter of "
+                                                     "the run, at most 5,000)", validator=non_negative)
     eval_episodes: int = config_field(5, help="episodes per evaluation, acting without exploration",
                                       validator=positive)
-    checkpoint_every: int = config_field(5_000, help="env steps between checkpoints (one is also written at "
-                                                     "the end and on cancel)", validator=positive)
-    log_every: int = config_field(1_000, help="env steps between metrics records", validator=positive)
+    checkpoint_every: int | None = config_field(None, help="env steps between checkpoints (one is also written at "
+                                                            "the end and on cancel; None: as eval_every, or at "
+                                                            "most 5,000 when it is 0)", validator=positive)
+    log_every: int | None = config_field(None, help="env steps between metrics records (None: an eighth of the run, "
+                                                    "at most 1,000)", validator=positive)
     run_dir: str | None = config_field(None, help="run directory (log dir); None: runs/<model>-<env>-<time>")
     replay_capacity: int = config_field(1_000_000, help="replay size in env steps; the oldest are dropped",
                                         validator=positive)
-    image_size: int = config_field(64, help="image observations are resized to image_size x image_size",
-                                   validator=positive)
+    image_size: int | None = config_field(None, help="image observations are resized to image_size x image_size "
+                                                     "(None: square frames keep their size, others become 64 x 64)",
+                                          validator=positive)
     backend: str = config_field(NATIVE_BACKEND, help="where the run executes: native_torch or a registered "
                                                       "backend (see `worldflux backends list`)")
     backend_profile: str | None = config_field(None, help="the backend's named settings, e.g. official_xl")
     compile: bool = config_field(False, help="torch.compile the agent's update loss and acting")
     precision: str = config_field("fp32", help="fp32, or bf16 autocast for acting and updates",
                                   validator=one_of("fp32", "bf16"))
+
+    def resolved(self) -> TrainingConfig:
+        """This config with the intervals left at None set from ``steps``, so short runs still evaluate and log."""
+        evaluate = self.eval_every if self.eval_every is not None else min(5_000, -(-self.steps // 4))
+        checkpoint = self.checkpoint_every or evaluate or min(5_000, self.steps)
+        log_every = self.log_every or min(1_000, -(-self.steps // 8))
+        return evolve_config(self, {"eval_every": evaluate, "checkpoint_every": checkpoint, "log_every": log_every})

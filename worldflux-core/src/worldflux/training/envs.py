@@ -11,6 +11,7 @@ is what lets a resumed run re-create an environment's exact state.
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple
 
 import attrs
@@ -22,12 +23,16 @@ from worldflux.errors import ConfigError
 from worldflux.log import get_logger
 
 log = get_logger(__name__)
-SPEC_FIELDS = ("obs_shape", "action_dim", "discrete_actions", "episode_length")
+SPEC_FIELDS = ("obs_shape", "action_dim", "discrete_actions", "episode_length", "episodic", "obs_space")
+# gymnasium tasks whose episodes only ever end at their time limit (all others can terminate)
+DEFAULT_IMAGE_SIZE = 64  # frames that are not square are resized to this unless image_size says otherwise
+NEVER_TERMINATE = ("Pendulum", "HalfCheetah", "Swimmer", "Reacher", "Pusher")
 
 
 @attrs.frozen
 class EnvSpec:
-    """What a model must match: observation shape and dtype, action size and kind, episode length."""
+    """What a model must match: observation shape and dtype, action size and kind, episode length, and
+    whether episodes can terminate before their time limit (``episodic``)."""
 
     env_id: str
     obs_shape: tuple[int, ...]
@@ -35,21 +40,42 @@ class EnvSpec:
     action_dim: int
     discrete_actions: bool
     episode_length: int | None
+    episodic: bool
+    obs_space: dict[str, tuple[int, ...]] | None = None
+    """Dict observations: part name -> shape of one (C, S, S) uint8 image (``obs_shape`` and ``obs_dtype`` are
+    its) and any number of (D,) float32 vectors; None for one observation array."""
 
     def config_values(self, config_class: type) -> dict[str, Any]:
         """The spec as values of the model config fields ``config_class`` has (obs_shape, action_dim, ...)."""
         names = {f.name for f in attrs.fields(config_class)}
-        values = {k: getattr(self, k) for k in SPEC_FIELDS if k in names}
-        if values.get("episode_length", 0) is None:
-            del values["episode_length"]
-        return values
+        self._check_takes_dicts(names, config_class.__name__)
+        return {k: getattr(self, k) for k in SPEC_FIELDS if k in names and getattr(self, k) is not None}
+
+    def obs_layout(self) -> tuple[Any, Any]:
+        """Shape and dtype of the observations the pool returns (and the replay stores); for dict
+        observations, mappings of part name -> shape and -> dtype."""
+        if self.obs_space is None:
+            return self.obs_shape, self.obs_dtype
+        return dict(self.obs_space), {k: np.uint8 if len(s) == 3 else np.float32 for k, s in self.obs_space.items()}
+
+    def _check_takes_dicts(self, config_fields: set[str], model_name: str) -> None:
+        """A family whose config has no ``obs_space`` field takes one observation array only."""
+        if self.obs_space is not None and "obs_space" not in config_fields:
+            raise ConfigError(f"{model_name} takes one observation array; {self.env_id} gives dict observations "
+                              f"{self.obs_space}. Use a family that takes dict observations (dreamerv3), or wrap "
+                              f"the env to give one array (e.g. gymnasium.wrappers.FlattenObservation).")
 
     def check_fits(self, config: Any, model_name: str) -> None:
         """Raise ConfigError, before any training, if the model's config does not fit this environment."""
+        self._check_takes_dicts({f.name for f in attrs.fields(type(config))}, model_name)
         discrete = getattr(config, "discrete_actions", False)
         problems = []
         if tuple(config.obs_shape) != self.obs_shape:
             problems.append(f"observations of shape {tuple(config.obs_shape)}, the env gives {self.obs_shape}")
+        parts = getattr(config, "obs_space", None)
+        if parts != self.obs_space:
+            problems.append(f"observation parts {parts or '(none: one array)'}, the env gives "
+                            f"{self.obs_space or 'one array'}")
         if config.action_dim != self.action_dim:
             problems.append(f"{config.action_dim} action dims, the env has {self.action_dim}")
         if discrete != self.discrete_actions:
@@ -69,16 +95,26 @@ class EnvSpec:
                         "config", model_name, length, self.env_id, self.episode_length)
 
 
-def _make_one(env_id: str) -> gym.Env:
+def _make_one(env_id: str, render: bool = False) -> gym.Env:
+    """The environment ``env_id``; with ``render``, one whose ``render()`` returns RGB frames (dmc: and atari:
+    environments always do)."""
     if env_id.startswith("dmc:"):
         from worldflux.training.dmc import make_dmc_env
 
         return make_dmc_env(env_id.removeprefix("dmc:"))
+    if env_id.startswith("atari:"):
+        from worldflux.training.atari import make_atari_env
+
+        return make_atari_env(env_id.removeprefix("atari:"))
     try:
+        if render:  # frames are drawn off screen: SDL (pygame) needs no display, and complains without one
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+            return gym.make(env_id, render_mode="rgb_array")
         return gym.make(env_id)
     except gym.error.Error as exc:
         raise ConfigError(f"cannot make environment {env_id!r}: {exc}. Use a gymnasium id such as "
-                          f"'Pendulum-v1' or a DeepMind Control task such as 'dmc:cartpole-swingup'.") from exc
+                          f"'Pendulum-v1', a DeepMind Control task such as 'dmc:cartpole-swingup' or an Atari "
+                          f"game such as 'atari:pong'.") from exc
     except ImportError as exc:
         raise ConfigError(f"environment {env_id!r} needs a package that is not installed: {exc}") from exc
 
@@ -89,16 +125,35 @@ def _episode_length(env: gym.Env) -> int | None:
     return getattr(env.unwrapped, "episode_length", None)
 
 
-def inspect(env: gym.Env, env_id: str, image_size: int) -> EnvSpec:
+def _can_terminate(env_id: str) -> bool:
+    """DeepMind Control tasks and the gymnasium tasks in NEVER_TERMINATE end only at their time limit."""
+    if env_id.startswith("dmc:"):
+        return False
+    return env_id.split("/")[-1].split("-v")[0] not in NEVER_TERMINATE
+
+
+def _image_shape(space: gym.spaces.Box, image_size: int | None) -> tuple[int, int, int]:
+    """``(C, S, S)``: frames are resized to ``image_size``, or (None) kept at their size when square, else 64."""
+    height, width, channels = space.shape
+    size = image_size or (height if height == width else DEFAULT_IMAGE_SIZE)
+    return int(channels), int(size), int(size)
+
+
+def inspect(env: gym.Env, env_id: str, image_size: int | None) -> EnvSpec:
     """The EnvSpec of ``env``; ConfigError for spaces the families cannot use."""
     obs, act = env.observation_space, env.action_space
-    if isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1:
+    obs_space = None
+    if _is_vector(obs):
         obs_shape, obs_dtype = obs.shape, np.float32
-    elif isinstance(obs, gym.spaces.Box) and len(obs.shape) == 3 and obs.dtype == np.uint8:
-        obs_shape, obs_dtype = (obs.shape[-1], image_size, image_size), np.uint8
+    elif _is_image(obs):
+        obs_shape, obs_dtype = _image_shape(obs, image_size), np.uint8
+    elif isinstance(obs, gym.spaces.Dict):
+        obs_space = _dict_parts(obs, env_id, image_size)
+        obs_shape, obs_dtype = next(s for s in obs_space.values() if len(s) == 3), np.uint8
     else:
-        raise ConfigError(f"{env_id} has observation space {obs}; supported are Box vectors (D,) and uint8 "
-                          f"Box images (H, W, C). Wrap the env to produce one of them.")
+        raise ConfigError(f"{env_id} has observation space {obs}; supported are Box vectors (D,), uint8 Box "
+                          f"images (H, W, C) and a Dict of one such image and any number of Box vectors. Wrap the "
+                          f"env to produce one of them.")
     if isinstance(act, gym.spaces.Discrete):
         action_dim, discrete = int(act.n), True
     elif isinstance(act, gym.spaces.Box) and len(act.shape) == 1 and act.is_bounded():
@@ -107,10 +162,33 @@ def inspect(env: gym.Env, env_id: str, image_size: int) -> EnvSpec:
         raise ConfigError(f"{env_id} has action space {act}; supported are Discrete(n) and bounded 1-D Box "
                           f"actions.")
     return EnvSpec(env_id, tuple(int(d) for d in obs_shape), obs_dtype, int(action_dim), discrete,
-                   _episode_length(env))
+                   _episode_length(env), _can_terminate(env_id), obs_space=obs_space)
 
 
-def env_spec(env_id: str, image_size: int = 64) -> EnvSpec:
+def _is_vector(space: gym.Space) -> bool:
+    return isinstance(space, gym.spaces.Box) and len(space.shape) == 1
+
+
+def _is_image(space: gym.Space) -> bool:
+    return isinstance(space, gym.spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+
+
+def _dict_parts(space: gym.spaces.Dict, env_id: str, image_size: int | None) -> dict[str, tuple[int, ...]]:
+    """The parts of a Dict observation space (DreamerV3's image plus vectors); ConfigError for any other content."""
+    parts: dict[str, tuple[int, ...]] = {}
+    for key, part in space.spaces.items():
+        if isinstance(key, str) and _is_vector(part):
+            parts[key] = (int(part.shape[0]),)
+        elif isinstance(key, str) and _is_image(part):
+            parts[key] = _image_shape(part, image_size)
+    if len(parts) != len(space.spaces) or sum(len(shape) == 3 for shape in parts.values()) != 1:
+        raise ConfigError(f"{env_id} has observation space {space}; a Dict observation is supported with string "
+                          f"keys, exactly one uint8 Box image (H, W, C) and any number of 1-D Box vectors. Wrap "
+                          f"the env to produce that, or one array.")
+    return parts
+
+
+def env_spec(env_id: str, image_size: int | None = None) -> EnvSpec:
     """Make ``env_id`` once to read its spec (a wrong id is a ConfigError here)."""
     env = _make_one(env_id)
     try:
@@ -125,9 +203,10 @@ def episode_seed(seed: int, env_index: int, episode: int) -> int:
 
 
 class Step(NamedTuple):
-    """One step of every environment: arrays with a leading ``num_envs`` axis."""
+    """One step of every environment: arrays with a leading ``num_envs`` axis (``obs``: a dict of them for dict
+    observations)."""
 
-    obs: np.ndarray
+    obs: np.ndarray | dict[str, np.ndarray]
     reward: np.ndarray
     is_first: np.ndarray
     is_terminal: np.ndarray
@@ -137,22 +216,28 @@ class Step(NamedTuple):
 class EnvPool:
     """``num_envs`` copies of one environment, reset per episode from derived seeds."""
 
-    def __init__(self, env_id: str, num_envs: int, seed: int, image_size: int = 64, first_index: int = 0) -> None:
-        self.envs = [_make_one(env_id) for _ in range(num_envs)]
+    def __init__(self, env_id: str, num_envs: int, seed: int, image_size: int | None = None, first_index: int = 0,
+                 render: bool = False) -> None:
+        self.envs = [_make_one(env_id, render) for _ in range(num_envs)]
         self.spec = inspect(self.envs[0], env_id, image_size)
-        self.seed, self.image_size, self.first_index = seed, image_size, first_index
+        self.seed, self.first_index = seed, first_index
         space = self.envs[0].action_space
         self.low = None if self.spec.discrete_actions else space.low.astype(np.float32)
         self.high = None if self.spec.discrete_actions else space.high.astype(np.float32)
         self.episodes = np.zeros(num_envs, np.int64)  # episodes started, per env
         self.done = np.ones(num_envs, bool)  # the next step resets these
 
-    def _obs(self, obs: np.ndarray) -> np.ndarray:
-        if self.spec.obs_dtype is np.float32:
+    def _obs(self, obs: Any) -> np.ndarray | dict[str, np.ndarray]:
+        if self.spec.obs_space is None:
+            return self._array(obs, self.spec.obs_shape)
+        return {k: self._array(obs[k], shape) for k, shape in self.spec.obs_space.items()}
+
+    def _array(self, obs: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        if len(shape) == 1:
             return np.asarray(obs, np.float32)
         image = torch.from_numpy(np.ascontiguousarray(obs)).permute(2, 0, 1)
-        if image.shape[1:] != (self.image_size, self.image_size):
-            image = torch.nn.functional.interpolate(image[None].float(), (self.image_size,) * 2, mode="area")[0]
+        if image.shape[1:] != shape[1:]:
+            image = torch.nn.functional.interpolate(image[None].float(), shape[1:], mode="area")[0]
             image = image.round().clamp(0, 255).to(torch.uint8)
         return image.numpy()
 
@@ -162,14 +247,14 @@ class EnvPool:
             return int(np.argmax(action))
         return self.low + (np.clip(action, -1, 1) + 1) / 2 * (self.high - self.low)
 
-    def reset_env(self, i: int) -> np.ndarray:
+    def reset_env(self, i: int) -> np.ndarray | dict[str, np.ndarray]:
         """Start the next episode of environment ``i``."""
         obs, _ = self.envs[i].reset(seed=episode_seed(self.seed, self.first_index + i, int(self.episodes[i])))
         self.episodes[i] += 1
         self.done[i] = False
         return self._obs(obs)
 
-    def restore(self, i: int, episode: int, actions: np.ndarray) -> np.ndarray:
+    def restore(self, i: int, episode: int, actions: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
         """Re-create environment ``i`` inside episode ``episode`` by replaying ``actions``; returns the last obs."""
         self.episodes[i] = episode
         obs = self.reset_env(i)
@@ -181,7 +266,7 @@ class EnvPool:
     def step(self, actions: np.ndarray) -> Step:
         """Step every environment with its agent action (ignored, and the env reset, where the last ended)."""
         n = len(self.envs)
-        obs = np.empty((n, *self.spec.obs_shape), self.spec.obs_dtype)
+        obs: list[Any] = [None] * n
         reward, first = np.zeros(n, np.float32), np.zeros(n, bool)
         terminal, last = np.zeros(n, bool), np.zeros(n, bool)
         for i, env in enumerate(self.envs):
@@ -191,8 +276,15 @@ class EnvPool:
             o, r, term, trunc, _ = env.step(self.env_action(actions[i]))
             obs[i], reward[i], terminal[i], last[i] = self._obs(o), r, term, term or trunc
             self.done[i] = last[i]
-        return Step(obs, reward, first, terminal, last)
+        return Step(_stack(obs), reward, first, terminal, last)
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def _stack(obs: list[Any]) -> np.ndarray | dict[str, np.ndarray]:
+    """Per-environment observations stacked along a new leading axis (part by part for dict observations)."""
+    if isinstance(obs[0], dict):
+        return {k: np.stack([o[k] for o in obs]) for k in obs[0]}
+    return np.stack(obs)

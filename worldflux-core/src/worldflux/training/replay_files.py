@@ -71,7 +71,7 @@ class ReplayFiles:
             missing = [name for name in replay.fields if name not in rows]
             if missing:
                 raise WorldFluxError(f"replay chunk {path} lacks {', '.join(missing)}; it was written by a run "
-                                     f"whose agent stored other replay entries, so this run cannot resume from it")
+                                     f"with other observations or replay entries, so this run cannot resume from it")
             replay.extend({name: rows[name][:, lo:hi] for name in replay.fields})
         replay.total = total
         self.written = total - total % self.chunk

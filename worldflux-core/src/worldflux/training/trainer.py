@@ -34,9 +34,10 @@ from worldflux.training.config import TrainingConfig
 from worldflux.training.distributed import Workers
 from worldflux.training.envs import EnvPool, episode_seed
 from worldflux.training.evaluation import evaluate
-from worldflux.training.progress import Progress
-from worldflux.training.replay import Replay
+from worldflux.training.progress import Progress, Work
+from worldflux.training.replay import Replay, obs_fields
 from worldflux.training.replay_files import ReplayFiles
+from worldflux.types import map_obs
 
 log = get_logger(__name__)
 CHUNK = 1024  # replay rows per file; the replay holds at least this many, so every chunk can be written
@@ -50,7 +51,7 @@ class Trainer:
     """
 
     def __init__(self, model: Any, config: TrainingConfig | None = None) -> None:
-        config = config or TrainingConfig()
+        config = (config or TrainingConfig()).resolved()
         if isinstance(model, DelegatedHandle):
             from worldflux.state import catalog
 
@@ -137,9 +138,9 @@ class Trainer:
         if c.compile:
             agent.compile()
         capacity = max(agent.window, CHUNK, min(c.replay_capacity, c.steps) // (c.num_envs * workers.world) + 1)
-        replay = Replay(capacity, pool.spec.obs_shape, pool.spec.action_dim, num_envs=c.num_envs,
-                        obs_dtype=pool.spec.obs_dtype, within_episode=agent.within_episode,
-                        context=agent.replay_context)
+        obs_shape, obs_dtype = pool.spec.obs_layout()
+        replay = Replay(capacity, obs_shape, pool.spec.action_dim, num_envs=c.num_envs, obs_dtype=obs_dtype,
+                        within_episode=agent.within_episode, context=agent.replay_context)
         files = ReplayFiles(run.replay(workers.rank), CHUNK)
         loop = _Loop(self, c, model, agent, pool, replay, files, rng, run, workers, device)
         with contextlib.ExitStack() as held:
@@ -193,6 +194,10 @@ class _Loop:
         self.episode_length = np.zeros(c.num_envs, np.int64)
         self.resume_step = 0  # metrics records after it are dropped: a restart keeps none of an earlier attempt
         self.checkpointed_at: int | None = None
+        self.progress = Progress(c.steps, 0)
+        self.pending_updates = 0  # updates of the current burst not yet done (for the ETA)
+        self.last_return: float | None = None
+        self.last_eval: dict[str, float] | None = None
         self._window: dict[str, Any] = {"returns": [], "lengths": [], "sums": {}, "n": 0,
                                          "time": time.monotonic(), "steps": 0, "updates": 0}
 
@@ -250,7 +255,7 @@ class _Loop:
             start = self.replay.episode_start(int(i))
             rows = self.replay.rows(start, self.replay.total)
             obs = self.pool.restore(int(i), int(self.pool.episodes[i]) - 1, rows["action"][i, :-1])
-            if not np.allclose(obs, rows["obs"][i, -1], atol=1e-5):
+            if not all(np.allclose(v, rows[k][i, -1], atol=1e-5) for k, v in obs_fields(obs).items()):
                 log.warning("environment %d did not reproduce its recorded episode from its seed (the env is "
                             "not deterministic); the resumed run continues from the re-simulated state", i)
         self._window.update(tree["window"], steps=self.count["steps"], updates=self.count["updates"])
@@ -275,7 +280,7 @@ class _Loop:
             self.actions = self._random_actions()
         else:
             with self._autocast():
-                act = self.agent.act(torch.as_tensor(out.obs, device=self.device),
+                act = self.agent.act(map_obs(out.obs, lambda o: torch.as_tensor(o, device=self.device)),
                                      torch.as_tensor(out.is_first, device=self.device), explore=True)
             self.actions = act.float().cpu().numpy()
             context = {k: v.float().cpu().numpy() for k, v in self.agent.replay_entries().items()}
@@ -291,15 +296,37 @@ class _Loop:
         self.episode_return[out.is_last] = 0.0
         self.episode_length[out.is_last] = 0
 
+    def _burst(self) -> float:
+        """Updates at the first training step instead of its share (the official TD-MPC2 schedule)."""
+        return self.agent.pretrain_ratio * self.seed_steps / self.workers.world
+
+    def _left(self) -> Work:
+        c, count = self.c, self.count
+        trained = max(0, c.steps - max(count["steps"], self.seed_steps)) / self.workers.world
+        updates = trained * self.updates_per_env_step + self.pending_updates
+        if not count["started"]:
+            updates += self._burst()
+        evaluations = 0
+        if c.eval_every and count["next_eval"] <= c.steps:
+            evaluations = (c.steps - count["next_eval"]) // c.eval_every + 1
+        return Work(c.steps - count["steps"], updates, evaluations)
+
+    def _show(self, phase: str, force: bool = False) -> None:
+        if self.workers.main:
+            self.progress.show(phase, self.count["steps"], self.count["updates"], self._left(), self.last_return,
+                               (self.last_eval or {}).get("eval_return"), force)
+
     def _train(self) -> None:
         count, agent = self.count, self.agent
         length = agent.window + bool(agent.replay_context)
         windows = (self.replay.count - length + 1) * len(self.actions)
         if count["steps"] < self.seed_steps or windows < max(agent.min_windows, 1):
             return
-        if not count["started"]:  # the official TD-MPC2 schedule: a burst of updates instead of the step's share
+        phase = "training"
+        if not count["started"]:
             count["started"] = True
-            count["budget"] += agent.pretrain_ratio * self.seed_steps / self.workers.world
+            count["budget"] += self._burst()
+            phase = "pretraining" if self._burst() >= 1 else phase
         else:
             count["budget"] += len(self.actions) * self.updates_per_env_step
         n = int(count["budget"])
@@ -312,14 +339,19 @@ class _Loop:
                 count["budget"] += n - i
                 n = i
                 break
+            self.pending_updates = n - i
+            self._show(phase)
+            began = time.monotonic()
             batch = self.replay.sample(self.rng, agent.batch_size, agent.window).to(self.device)
             with self._autocast():
                 metrics = agent.update(batch)
             for key, value in metrics.items():
                 sums[key] = sums[key] + value.detach().float() if key in sums else value.detach().float()
             self._window["n"] += 1
+            self.count["updates"] += 1
+            self.progress.spent("updates", time.monotonic() - began)
+        self.pending_updates = 0
         if n:
-            count["updates"] += n
             self.workers.sync_buffers(self.model)
 
     def _record(self, evaluation: dict[str, float] | None, train: bool) -> dict[str, Any]:
@@ -351,32 +383,34 @@ class _Loop:
     def run(self) -> dict[str, Any]:
         c, count, workers = self.c, self.count, self.workers
         metrics = MetricsLog(self.rundir.path, self.resume_step) if workers.main else None
-        progress = Progress(c.steps, count["steps"])
+        self.progress = Progress(c.steps, count["steps"])
         self.start = time.monotonic()
-        last_eval: dict[str, float] | None = None
-        last_return: float | None = None
-        last_speed = 0.0
         stopped = False
         try:
             while count["steps"] < c.steps:
                 if workers.any(self.trainer.stop_requested.is_set()):
                     stopped = True
                     break
+                began = time.monotonic()
                 self._collect()
+                self.progress.spent("steps", time.monotonic() - began, len(self.actions) * workers.world)
                 self._train()
+                self._show("training" if count["started"] else "seeding")
                 evaluation = None
                 if not self.trainer.stop_requested.is_set() and self._due("next_eval", c.eval_every):  # a cancel first
-                    evaluation = last_eval = evaluate(
+                    self._show("evaluating")
+                    began = time.monotonic()
+                    evaluation = self.last_eval = evaluate(
                         self.model, c.env, c.eval_episodes, episode_seed(c.seed, 10**6 + workers.rank, count["steps"]),
                         image_size=c.image_size, precision=c.precision)
+                    self.progress.spent("evaluations", time.monotonic() - began)
                 log_now = self._due("next_log", c.log_every)
                 if evaluation or log_now:
                     record = self._record(evaluation, log_now)
-                    last_return = record.get("return", last_return)
+                    self.last_return = record.get("return", self.last_return)
                     if metrics is not None:
                         metrics.write(record)
-                    last_speed = record.get("updates_per_s", last_speed)
-                    progress.update(count["steps"], last_speed, last_return, (last_eval or {}).get("eval_return"))
+                    self._show("training" if count["started"] else "seeding", force=evaluation is not None)
                 if self._due("next_checkpoint", c.checkpoint_every):
                     self.checkpoint()
         finally:
@@ -384,12 +418,13 @@ class _Loop:
                 metrics.close()
         if self.checkpointed_at != count["steps"]:
             self.checkpoint()
+        self._show("stopped" if stopped else "finished", force=True)
         if workers.main and not stopped:
             _plot(self.rundir)
         log.info("%s at env step %d, %d updates: %s", "stopped" if stopped else "finished", count["steps"],
                  count["updates"], self.rundir.path)
         return {"run_dir": str(self.rundir.path), "steps": count["steps"], "updates": count["updates"],
-                "episodes": count["episodes"], "stopped": stopped, **(last_eval or {})}
+                "episodes": count["episodes"], "stopped": stopped, **(self.last_eval or {})}
 
 
 def _plot(run: RunDir) -> None:
