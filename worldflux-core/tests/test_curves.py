@@ -62,3 +62,9 @@ def test_plotting_a_run_without_returns_or_run_file_says_what_is_missing(tmp_pat
     (run / "run.json").unlink()
     with pytest.raises(WorldFluxError, match="not a worldflux run directory"):
         plot_runs([run], tmp_path / "y.png")
+
+
+def test_given_groups_override_the_recorded_settings(tmp_path: Path) -> None:
+    a, b = _run(tmp_path, "a", 0, 3e-4, [1, 2]), _run(tmp_path, "b", 1, 1e-3, [2, 3])
+    assert len(group_runs([a, b])) == 2
+    assert plot_runs([a, b], tmp_path / "one.png", groups={"both": [a, b]}).exists()

@@ -21,7 +21,7 @@ class TestDreamerVectorDiscrete(WorldModelConformance):
 
 
 @pytest.mark.parametrize("preset", [
-    "dreamerv3:size1m", "dreamerv3:size12m",
+    "dreamer:quick", "dreamerv3:size1m", "dreamerv3:size12m",
     pytest.param("dreamerv3:size25m", marks=pytest.mark.slow),
     pytest.param("dreamerv3:size50m", marks=pytest.mark.slow),
     pytest.param("dreamerv3:size100m", marks=pytest.mark.slow),

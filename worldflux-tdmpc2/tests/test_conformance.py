@@ -11,7 +11,7 @@ class TestTDMPC2Agent(WorldModelConformance):
 
 
 @pytest.mark.parametrize("preset", [
-    "tdmpc2:1m", "tdmpc2:5m", "tdmpc2:5m_legacy", "tdmpc2:proof_5m",
+    "tdmpc2:quick", "tdmpc2:1m", "tdmpc2:5m", "tdmpc2:5m_legacy", "tdmpc2:proof_5m",
     pytest.param("tdmpc2:19m", marks=pytest.mark.slow),
     pytest.param("tdmpc2:48m", marks=pytest.mark.slow),
     pytest.param("tdmpc2:317m", marks=pytest.mark.slow),

@@ -30,6 +30,11 @@ PRESETS = [
          config={"latent_dim": 32, "hidden_dim": 32, "enc_dim": 32, "num_q_networks": 2, "num_samples": 64,
                  "num_elites": 8, "num_pi_trajs": 4, "iterations": 2, "batch_size": 16},
          description="A tiny TD-MPC2 for CI and quick checks; not for results."),
+    dict(name="tdmpc2:quick", param_count=190_651, parity_role="unclaimed",
+         config={"latent_dim": 64, "hidden_dim": 128, "enc_dim": 128, "num_q_networks": 2, "num_samples": 256,
+                 "num_elites": 32, "num_pi_trajs": 16, "iterations": 4},
+         description="A small TD-MPC2 (latent 64, MLP 128, encoder 128x2, 2 Qs) planning with 256 samples x 4 "
+                     "iterations: learns classic-control tasks in a few thousand env steps on a CPU."),
     dict(name="tdmpc2:1m", param_count=1_214_651, config=OFFICIAL[1],
          description=f"The official 1M model: {_official(1)}."),
     dict(name="tdmpc2:5m", param_count=4_960_618, parity_role="compatibility", config=OFFICIAL[5],

@@ -10,8 +10,8 @@ from worldflux.records import NATIVE_BACKEND
 class TrainingConfig:
     """A training run: environment, budget, schedule, logging, and where it executes."""
 
-    env: str | None = config_field(None, help="gymnasium id (e.g. Pendulum-v1), dmc:domain-task[:pixels] (dm_control) or "
-                                                     "atari:game (ale-py)")
+    env: str | None = config_field(
+        None, help="gymnasium id (e.g. Pendulum-v1), dmc:domain-task[:pixels] (dm_control) or atari:game (ale-py)")
     steps: int = config_field(10_000, help="total environment steps, summed over all environments",
                               validator=positive)
     seed: int = config_field(0, help="seed of weights, environments, replay sampling and exploration")

@@ -8,7 +8,7 @@ and each seed thinly; different settings get different colours.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from worldflux.errors import WorldFluxError
@@ -28,8 +28,13 @@ def _panels(run_dirs: Sequence[Path]) -> list[str]:
     return [k for k in RETURNS if k in keys] + [k for k in keys if k not in RETURNS]
 
 
-def plot_runs(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
-    """Draw ``run_dirs`` (seeds of one setting grouped) to the PNG ``out``; returns its path."""
+def plot_runs(run_dirs: Sequence[str | Path], out: str | Path,
+              groups: Mapping[str, Sequence[str | Path]] | None = None) -> Path:
+    """Draw ``run_dirs`` to the PNG ``out``; returns its path.
+
+    ``groups`` (label -> runs) says which runs are seeds of one setting; by default runs are grouped by
+    their recorded settings (:func:`~worldflux.runs.curves.group_runs`).
+    """
     try:
         import matplotlib
 
@@ -41,7 +46,7 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
     panels = _panels(runs)
     if not any(k in RETURNS for k in panels):
         raise WorldFluxError(f"{', '.join(map(str, runs))}: no finished episodes or evaluations to plot yet")
-    groups = group_runs(runs)
+    groups = group_runs(runs) if groups is None else groups
     rows = math.ceil(len(panels) / COLUMNS)
     cols = min(COLUMNS, len(panels))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False, dpi=100)

@@ -27,9 +27,11 @@ def _clock(seconds: float) -> str:
 
 
 class Work(NamedTuple):
-    """Work still ahead of a run, in the units that are timed."""
+    """Work still ahead of a run, in the units that are timed (random seeding steps cost far less than steps
+    the agent acts in)."""
 
-    steps: float
+    random_steps: float
+    acting_steps: float
     updates: float
     evaluations: float
 
@@ -47,7 +49,7 @@ class Progress:
         self.speed = (0.0, 0.0)
 
     def spent(self, kind: str, seconds: float, n: int = 1) -> None:
-        """Record that ``n`` units of ``kind`` (``steps``, ``updates``, ``evaluations``) took ``seconds``."""
+        """Record that ``n`` units of ``kind`` (a :class:`Work` field) took ``seconds``."""
         if n <= 0:
             return
         per = seconds / n
@@ -93,4 +95,4 @@ class Progress:
 
 
 def _untimed(progress: Progress, left: Work) -> str:
-    return " and ".join(k for k, v in left._asdict().items() if v > 0 and k not in progress.cost)
+    return " and ".join(k.replace("_", " ") for k, v in left._asdict().items() if v > 0 and k not in progress.cost)

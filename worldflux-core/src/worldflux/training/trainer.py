@@ -309,7 +309,8 @@ class _Loop:
         evaluations = 0
         if c.eval_every and count["next_eval"] <= c.steps:
             evaluations = (c.steps - count["next_eval"]) // c.eval_every + 1
-        return Work(c.steps - count["steps"], updates, evaluations)
+        random = max(0, min(c.steps, self.seed_steps) - count["steps"])
+        return Work(random, c.steps - count["steps"] - random, updates, evaluations)
 
     def _show(self, phase: str, force: bool = False) -> None:
         if self.workers.main:
@@ -391,9 +392,9 @@ class _Loop:
                 if workers.any(self.trainer.stop_requested.is_set()):
                     stopped = True
                     break
-                began = time.monotonic()
+                began, kind = time.monotonic(), "random_steps" if count["steps"] < self.seed_steps else "acting_steps"
                 self._collect()
-                self.progress.spent("steps", time.monotonic() - began, len(self.actions) * workers.world)
+                self.progress.spent(kind, time.monotonic() - began, len(self.actions) * workers.world)
                 self._train()
                 self._show("training" if count["started"] else "seeding")
                 evaluation = None
