@@ -21,7 +21,13 @@ if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; 
             || echo "setup: could not install them; run: sudo apt-get install${missing} (only dmc pixels need them)"
     fi
 fi
+pip_install() {
+    # A pip configuration whose extra index lists no page for a package makes pip warn about it, once per
+    # package and location: nothing in this project to act on, so those lines are dropped (pip's status is kept).
+    .venv/bin/python -m pip install -q --disable-pip-version-check "$@" \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check "${TORCH_SPEC:-torch==2.13.0}"
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall ./examples/worldflux-pets  # the example plugin as users install one: built, not editable
+pip_install "${TORCH_SPEC:-torch==2.13.0}"
+pip_install -r requirements-dev.txt
+pip_install --no-deps --no-build-isolation --force-reinstall ./examples/worldflux-pets  # the example plugin as users install one: built, not editable
