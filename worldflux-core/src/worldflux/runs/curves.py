@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from worldflux.errors import WorldFluxError
+from worldflux.runs.metrics import METRICS_FILE, read_metrics
 from worldflux.runs.rundir import RunDir
 
 SEED_KEYS = ("seed", "run_dir")  # what may differ between the seeds of one setting
@@ -17,16 +18,12 @@ SEED_KEYS = ("seed", "run_dir")  # what may differ between the seeds of one sett
 
 def read_curve(run_dir: str | Path, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, values)`` of ``metric`` in a run's ``metrics.jsonl``, in step order."""
-    path = Path(run_dir) / "metrics.jsonl"
+    path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         raise WorldFluxError(f"{path} is missing: the run has not started or its directory is incomplete. "
                              f"Run it again to finish it.")
     points = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
+    for record in read_metrics(run_dir):
         value = record.get(metric) if isinstance(record, dict) else None
         if isinstance(value, (int, float)) and math.isfinite(value) and isinstance(record.get("step"), int):
             points.append((record["step"], float(value)))
