@@ -35,6 +35,24 @@ def test_pool_resets_on_the_step_after_an_episode_ends_and_resizes_images() -> N
     assert pool.step(one_hot).is_first.all()
 
 
+def test_stacked_frames_are_the_last_ones_oldest_first_with_the_first_repeated_at_a_reset() -> None:
+    pool = EnvPool("WorldfluxTinyPixels-v0", 1, seed=0, image_size=32, frames=3)
+    assert pool.spec.obs_shape == (9, 32, 32)
+    first = pool.step(np.zeros((1, 3), np.float32)).obs[0]
+    assert np.array_equal(first[0:3], first[3:6]) and np.array_equal(first[3:6], first[6:9])
+    second = pool.step(np.eye(3, dtype=np.float32)[[1]]).obs[0]  # action 1 -> every pixel 40
+    assert np.array_equal(second[0:6], first[0:6]) and (second[6:9] == 40).all()
+    third = pool.step(np.eye(3, dtype=np.float32)[[2]]).obs[0]
+    assert np.array_equal(third[0:3], first[0:3]) and (third[3:6] == 40).all() and (third[6:9] == 80).all()
+    for _ in range(3):
+        pool.step(np.zeros((1, 3), np.float32))
+    again = pool.step(np.zeros((1, 3), np.float32))  # the next episode starts from its own first frame, thrice
+    assert again.is_first[0] and np.array_equal(again.obs[0][0:3], again.obs[0][6:9])
+    assert not np.array_equal(again.obs[0][0:3], first[0:3])
+    restored = EnvPool("WorldfluxTinyPixels-v0", 1, seed=0, image_size=32, frames=3)
+    assert np.array_equal(restored.restore(0, 0, np.eye(3, dtype=np.float32)[[1, 2]]), third)
+
+
 def test_continuous_actions_are_rescaled_to_the_env_bounds() -> None:
     pool = EnvPool("Pendulum-v1", 1, seed=0)
     assert pool.env_action(np.array([1.0])) == pytest.approx([2.0])

@@ -125,7 +125,9 @@ def test_uint8_images_are_taken_as_stored():
     ({"obs_shape": (3, 32, 32)}, r"got \(3, 32, 32\)\. Resize the images to 64x64 \(worldflux train does"),
     ({"obs_shape": (64, 64, 3)}, r"\(C, 64, 64\) images"),
     ({"num_channels": 32},
-     r"latent_dim \(128\) must equal 16 x num_channels \(512\).*Set num_channels=8 or latent_dim=512\."),
+     r"latent_dim \(128\) must equal 16 x num_channels \(512\).*Set num_channels=8 \(or leave it unset\) or "
+     r"latent_dim=512\."),
+    ({"num_channels": None, "latent_dim": 100}, r"latent_dim \(100\) must be a multiple of 16.*latent_dim=96\."),
     ({"tasks": ("a", "b")}, r"multi-task models take state vectors only, as officially"),
 ])
 def test_a_pixel_config_that_cannot_work_names_the_fix(changes, message):
@@ -163,7 +165,7 @@ def test_the_trainer_trains_tdmpc2_on_an_image_env(tmp_path):
     env = "WorldfluxTinyPixelsBox-v0"
     torch.manual_seed(0)
     model = create_for_env("tdmpc2:ci", env, image_size=64, num_channels=8, latent_dim=128, **TINY["tdmpc2:ci"])
-    assert model.config.obs_shape == (3, 64, 64)  # 32x32 frames resized to the official 64x64
+    assert model.config.obs_shape == (9, 64, 64)  # 3 stacked 32x32 RGB frames resized to the official 64x64
     summary = Trainer(model, short_run(tmp_path, env, steps=200, eval_every=100, checkpoint_every=100,
                                        image_size=64)).fit()
     assert summary["steps"] == 200 and summary["updates"] == 40 + (200 - 40)
@@ -174,3 +176,22 @@ def test_the_trainer_trains_tdmpc2_on_an_image_env(tmp_path):
 @pytest.mark.parametrize("preset", ["tdmpc2:ci"])
 class TestTDMPC2Pixels(WorldModelConformance):
     build_kwargs = PIXELS
+
+
+@pytest.mark.parametrize("frames, channels", [(1, 3), (2, 6)])
+def test_frame_stack_sets_the_channels_create_for_env_reads(frames, channels):
+    model = create_for_env("tdmpc2:ci", "WorldfluxTinyPixelsBox-v0", image_size=64, num_channels=8, latent_dim=128,
+                           frame_stack=frames)
+    assert model.config.frame_stack == frames and model.config.obs_shape == (channels, 64, 64)
+
+
+def test_the_conv_follows_the_latent_unless_num_channels_is_set():
+    assert _model(num_channels=None).encoder[2].out_channels == 8  # latent 128 = 16 x 8
+    quick = create_world_model("tdmpc2:quick", device="meta", obs_shape=(9, 64, 64), action_dim=1)
+    assert quick.config.num_channels is None and quick.encoder[2].out_channels == 4  # latent 64
+    assert create_world_model("tdmpc2:5m", device="meta", obs_shape=(3, 64, 64), action_dim=6).encoder[
+        2].out_channels == 32  # the official channels at the official latent 512
+
+
+def test_frame_stack_leaves_state_vectors_alone():
+    assert create_for_env("tdmpc2:ci", "Pendulum-v1").config.obs_shape == (3,)

@@ -15,7 +15,8 @@ class TDMPC2Config:
 
     Pixel observations (``obs_shape`` ``(C, 64, 64)``, the official ``obs: rgb``)
     use the official conv encoder, whose flattened output is the latent itself:
-    ``latent_dim`` must be ``16 * num_channels``.
+    ``latent_dim`` must be ``16 * num_channels`` (``num_channels`` follows it by default). As officially, the last 3
+    frames form one observation (``frame_stack``; RGB frames give ``C = 9``).
 
     Multi-task (``tasks`` non-empty), as officially: observations zero-padded
     to ``obs_shape``, actions to ``action_dim`` with task ``i`` using the first
@@ -30,6 +31,9 @@ class TDMPC2Config:
     episode_length: int = config_field(1000, help="episode length; sets the discount (see discount)",
                                        validator=positive)
     episodic: bool = config_field(False, help="learn a termination head and stop returns at terminations")
+    frame_stack: int = config_field(3, help="pixels: the env's last frame_stack frames, concatenated on channels, "
+                                            "are one observation (obs_shape channels = frame_stack x the frame's); "
+                                            "state vectors are not stacked", validator=positive)
     # multi-task
     tasks: tuple[str, ...] = config_field((), help="multi-task: the task names in task-index order (empty: one task)")
     action_dims: tuple[int, ...] | None = config_field(
@@ -44,8 +48,10 @@ class TDMPC2Config:
     enc_dim: int = config_field(256, help="encoder MLP width", validator=positive)
     num_enc_layers: int = config_field(2, help="encoder layers (hidden layers = max(1, this - 1))",
                                        validator=positive)
-    num_channels: int = config_field(32, help="pixels: channels of each of the 4 conv layers of the image encoder; "
-                                              "latent_dim must be 16 x this", validator=positive)
+    num_channels: int | None = config_field(
+        None, help="pixels: channels of each of the 4 conv layers of the image encoder, whose flattened output is "
+                   "the latent (16 x this = latent_dim); default latent_dim / 16, the official 32 at latent 512",
+        validator=positive)
     num_q_networks: int = config_field(5, help="size of the Q ensemble (>= 2)", validator=positive)
     simnorm_dim: int = config_field(8, help="SimNorm group size", validator=positive)
     num_bins: int = config_field(101, help="two-hot bins of reward and Q in symlog space", validator=positive)
@@ -104,12 +110,16 @@ class TDMPC2Config:
                               f"images, the size the official conv encoder takes; got {self.obs_shape!r}. Resize "
                               f"the images to {IMAGE_SIZE}x{IMAGE_SIZE} (worldflux train does, with image_size="
                               f"{IMAGE_SIZE}).")
-        if self.latent_dim != CONV_OUT * self.num_channels:
-            fix = f"latent_dim={CONV_OUT * self.num_channels}"
+        if self.num_channels is None and self.latent_dim % CONV_OUT:
+            raise ConfigError(f"TDMPC2Config.latent_dim ({self.latent_dim}) must be a multiple of {CONV_OUT} for "
+                              f"images: the official conv encoder's flattened output ({CONV_OUT} x num_channels) is "
+                              f"the latent. Set latent_dim={CONV_OUT * max(1, round(self.latent_dim / CONV_OUT))}.")
+        if self.latent_dim != CONV_OUT * self.conv_channels:
+            fix = f"latent_dim={CONV_OUT * self.conv_channels}"
             if self.latent_dim % CONV_OUT == 0:
-                fix = f"num_channels={self.latent_dim // CONV_OUT} or {fix}"
+                fix = f"num_channels={self.latent_dim // CONV_OUT} (or leave it unset) or {fix}"
             raise ConfigError(f"TDMPC2Config.latent_dim ({self.latent_dim}) must equal {CONV_OUT} x num_channels "
-                              f"({CONV_OUT * self.num_channels}) for images: the official conv encoder's flattened "
+                              f"({CONV_OUT * self.conv_channels}) for images: the official conv encoder's flattened "
                               f"output is the latent. Set {fix}.")
         if self.tasks:
             raise ConfigError("TDMPC2Config: multi-task models take state vectors only, as officially (the task "
@@ -119,6 +129,11 @@ class TDMPC2Config:
     def pixels(self) -> bool:
         """Whether observations are images (the conv encoder) rather than state vectors."""
         return len(self.obs_shape) == 3
+
+    @property
+    def conv_channels(self) -> int:
+        """Channels of the image encoder's convs: ``num_channels``, by default ``latent_dim / 16``."""
+        return self.num_channels if self.num_channels is not None else self.latent_dim // CONV_OUT
 
     @property
     def discount(self) -> float:

@@ -49,7 +49,7 @@ class TDMPC2(WorldModelBase):
         t = c.task_dim if c.multitask else 0
         self.task_emb = nn.Embedding(len(c.tasks), c.task_dim, max_norm=1) if c.multitask else None
         zt, h = c.latent_dim + t, c.hidden_dim
-        self.encoder = (PixelEncoder(c.obs_shape[0], c.num_channels, SimNorm(c.simnorm_dim)) if c.pixels else
+        self.encoder = (PixelEncoder(c.obs_shape[0], c.conv_channels, SimNorm(c.simnorm_dim)) if c.pixels else
                         mlp(c.obs_shape[0] + t, max(c.num_enc_layers - 1, 1) * [c.enc_dim], c.latent_dim,
                             SimNorm(c.simnorm_dim)))
         self.dynamics = mlp(zt + c.action_dim, [h, h], c.latent_dim, SimNorm(c.simnorm_dim))

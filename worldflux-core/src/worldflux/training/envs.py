@@ -1,6 +1,8 @@
 """Environments for training: gymnasium ids and ``dmc:`` tasks, stepped together, in the agent's units.
 
-Observations become float32 vectors or uint8 ``(C, S, S)`` images; actions
+Observations become float32 vectors or uint8 ``(C, S, S)`` images (with
+``frame_stack`` k, the last k frames concatenated on channels, ``(k*C, S, S)``,
+the first frame repeated at a reset: the official TD-MPC2 pixel input); actions
 arrive one-hot (discrete) or in [-1, 1] (continuous, rescaled to the env's
 bounds). An environment that ended is reset on its next step, which then
 returns the new episode's first observation (the official DreamerV3
@@ -119,6 +121,23 @@ def _make_one(env_id: str, render: bool = False) -> gym.Env:
         raise ConfigError(f"environment {env_id!r} needs a package that is not installed: {exc}") from exc
 
 
+def stack_frames(env: gym.Env, frames: int) -> gym.Env:
+    """``env`` giving its last ``frames`` image observations concatenated on channels; other observations and
+    ``frames`` 1 leave it as it is."""
+    space = env.observation_space
+    if frames == 1 or not _is_image(space):
+        return env
+    height, width, channels = space.shape
+    stacked = gym.spaces.Box(0, 255, (height, width, frames * channels), np.uint8)
+    return gym.wrappers.TransformObservation(gym.wrappers.FrameStackObservation(env, frames),
+                                             lambda obs: np.concatenate(obs, axis=-1), stacked)
+
+
+def frame_stack(config: Any) -> int:
+    """How many frames a model's config asks to see at once (its ``frame_stack`` field; 1 without one)."""
+    return int(getattr(config, "frame_stack", 1))
+
+
 def _episode_length(env: gym.Env) -> int | None:
     if env.spec is not None and env.spec.max_episode_steps:
         return int(env.spec.max_episode_steps)
@@ -188,9 +207,10 @@ def _dict_parts(space: gym.spaces.Dict, env_id: str, image_size: int | None) -> 
     return parts
 
 
-def env_spec(env_id: str, image_size: int | None = None) -> EnvSpec:
-    """Make ``env_id`` once to read its spec (a wrong id is a ConfigError here)."""
-    env = _make_one(env_id)
+def env_spec(env_id: str, image_size: int | None = None, frames: int = 1) -> EnvSpec:
+    """Make ``env_id`` once to read its spec, with ``frames`` image frames stacked (a wrong id is a ConfigError
+    here)."""
+    env = stack_frames(_make_one(env_id), frames)
     try:
         return inspect(env, env_id, image_size)
     finally:
@@ -214,11 +234,12 @@ class Step(NamedTuple):
 
 
 class EnvPool:
-    """``num_envs`` copies of one environment, reset per episode from derived seeds."""
+    """``num_envs`` copies of one environment, reset per episode from derived seeds, showing ``frames`` stacked
+    image frames."""
 
     def __init__(self, env_id: str, num_envs: int, seed: int, image_size: int | None = None, first_index: int = 0,
-                 render: bool = False) -> None:
-        self.envs = [_make_one(env_id, render) for _ in range(num_envs)]
+                 render: bool = False, frames: int = 1) -> None:
+        self.envs = [stack_frames(_make_one(env_id, render), frames) for _ in range(num_envs)]
         self.spec = inspect(self.envs[0], env_id, image_size)
         self.seed, self.first_index = seed, first_index
         space = self.envs[0].action_space

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from worldflux.training.agent import make_agent
-from worldflux.training.envs import EnvPool
+from worldflux.training.envs import EnvPool, frame_stack
 from worldflux.training.video import gif_path, write_gif
 from worldflux.types import map_obs
 
@@ -21,7 +21,8 @@ def evaluate(model: Any, env_id: str, episodes: int, seed: int, *, image_size: i
     With ``video`` (a ``.gif`` path), the first episode's rendered frames are written there too.
     """
     video = gif_path(video) if video is not None else None
-    pool = EnvPool(env_id, episodes, seed, image_size, render=video is not None)
+    pool = EnvPool(env_id, episodes, seed, image_size, render=video is not None,
+                   frames=frame_stack(model.config))
     pool.spec.check_fits(model.config, getattr(model, "preset_name", None) or type(model).__name__)
     agent = make_agent(model, episodes)
     device = next(model.parameters()).device

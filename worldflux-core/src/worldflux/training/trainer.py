@@ -32,7 +32,7 @@ from worldflux.training.agent import Agent, make_agent
 from worldflux.training.checkpoint import checkpoint_step, has_checkpoint, load_checkpoint, save_checkpoint
 from worldflux.training.config import TrainingConfig
 from worldflux.training.distributed import Workers
-from worldflux.training.envs import EnvPool, episode_seed
+from worldflux.training.envs import EnvPool, episode_seed, frame_stack
 from worldflux.training.evaluation import evaluate
 from worldflux.training.progress import Progress, Work
 from worldflux.training.replay import Replay, obs_fields
@@ -129,7 +129,8 @@ class Trainer:
                               f"(Trainer.resume) or choose another run directory")
         self.run_dir = run.path
         model = self.model.to(device)
-        pool = EnvPool(c.env, c.num_envs, c.seed, c.image_size, first_index=workers.rank * c.num_envs)
+        pool = EnvPool(c.env, c.num_envs, c.seed, c.image_size, first_index=workers.rank * c.num_envs,
+                       frames=frame_stack(model.config))
         pool.spec.check_fits(model.config, model_name(model))
         torch.manual_seed(c.seed + workers.rank)
         rng = np.random.default_rng([c.seed, workers.rank])
