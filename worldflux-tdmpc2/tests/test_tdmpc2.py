@@ -119,6 +119,25 @@ def test_batched_ensemble_equals_separate_networks():
         assert torch.allclose(out[i], h @ w[2] + w[5][0], atol=1e-5)
 
 
+@pytest.mark.parametrize("kind, target, train", [("min", True, True), ("avg", False, False), ("avg", False, True)])
+def test_two_random_members_equal_those_of_the_whole_ensemble(kind, target, train):
+    """Without dropout only the two drawn members are computed; the values and the random draws stay the same."""
+    model = create_world_model("tdmpc2:ci", obs_shape=(5,), action_dim=2, num_q_networks=5)
+    with torch.no_grad():
+        for p in [*model.qs.parameters(), *model.target_qs.parameters()]:
+            p.normal_()
+    model.train(train)
+    z, a = torch.randn(6, 32), torch.rand(6, 2) * 2 - 1
+    torch.manual_seed(3)
+    values = model.q(z, a, kind, target=target)
+    after = torch.rand(1)
+    torch.manual_seed(3)
+    logits = model.q(z, a, "all", target=target)
+    members = two_hot_inv(logits[torch.randperm(5)[:2]], model.bins)
+    assert torch.allclose(values, members.min(0).values if kind == "min" else members.mean(0), atol=1e-5)
+    assert torch.equal(after, torch.rand(1))  # the same draws in the same order (dropout masks, then members)
+
+
 def test_target_qs_are_a_polyak_average_of_the_q_heads_only():
     model = create_world_model("tdmpc2:ci", obs_shape=(5,), action_dim=2, tau=0.25)
     target_before = [p.clone() for p in model.target_qs.parameters()]

@@ -124,18 +124,26 @@ class TDMPC2(WorldModelBase):
 
     def q(self, z: torch.Tensor, a: torch.Tensor, kind: str = "avg", target: bool = False,
           detach: bool = False, task: torch.Tensor | None = None) -> torch.Tensor:
-        """Q values: ``"all"`` logits ``[n, ..., bins]``, or ``"min"``/``"avg"`` of two random members."""
+        """Q values: ``"all"`` logits ``[n, ..., bins]``, or ``"min"``/``"avg"`` of two random members.
+
+        Without dropout (target Qs, eval mode) only the two members are computed; with it, all are, as
+        officially, so that the dropout masks are drawn as the official code draws them.
+        """
         x = torch.cat([self.with_task(z, task), a], -1)
-        if target:
-            out = self.target_qs(x)
-        else:
-            out = self.qs(x, [p.detach() for p in self.qs.flat_params()] if detach else None)
+        qs = self.target_qs if target else self.qs
+        params = [p.detach() for p in qs.flat_params()] if detach else qs.flat_params()
+        pick = kind != "all" and self.config.num_q_networks > 2  # two random members (with two: both, any order)
+        if pick and not (qs.training and qs.dropout > 0):  # no random draws in qs: pick first, compute two
+            two = self._two_members(x.device)
+            params, pick = [p[two] for p in params], False
+        out = qs(x, params)
         if kind == "all":
             return out
-        if self.config.num_q_networks > 2:  # two random members (with exactly two, both: order is irrelevant)
-            out = out[torch.randperm(self.config.num_q_networks, device=out.device)[:2]]
-        values = two_hot_inv(out, self.bins)
+        values = two_hot_inv(out[self._two_members(x.device)] if pick else out, self.bins)
         return values.min(0).values if kind == "min" else values.mean(0)
+
+    def _two_members(self, device: torch.device) -> torch.Tensor:
+        return torch.randperm(self.config.num_q_networks, device=device)[:2]
 
     # --- protocol ---------------------------------------------------------------
 
