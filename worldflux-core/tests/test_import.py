@@ -1,5 +1,6 @@
 """Importing worldflux and listing the catalog stay light: no torch, no model code."""
 
+import os
 import subprocess
 import sys
 
@@ -21,3 +22,23 @@ def test_types_protocol_and_stack():
     assert stacked["z"].shape == (2, 4, 3)
     assert torch.equal(stacked.at(2)["z"], states[2]["z"])
     assert stacked.flatten_time()["z"].shape == (8, 3)
+
+
+def _wait_policy(code: str, **env: str) -> str:
+    """OMP_WAIT_POLICY after running ``code`` in a fresh interpreter with ``env`` (and none of the wait settings)."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    code += "; import os; print(os.environ.get('OMP_WAIT_POLICY'))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**base, **env}).stdout.strip()
+
+
+def test_importing_worldflux_before_torch_makes_waiting_threads_sleep():
+    assert _wait_policy("import worldflux") == "PASSIVE"
+    assert _wait_policy("import worldflux, torch; assert torch.get_num_threads() >= 1") == "PASSIVE"
+
+
+def test_a_wait_setting_of_the_user_wins_and_a_loaded_torch_is_left_alone():
+    assert _wait_policy("import worldflux", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    assert _wait_policy("import worldflux", GOMP_SPINCOUNT="300000") == "None"
+    assert _wait_policy("import torch, worldflux") == "None"  # too late: OpenMP read its settings with torch
