@@ -19,21 +19,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from worldflux.threads import WAIT_SETTINGS
+
 WORLDFLUX = str(Path(sys.executable).with_name("worldflux"))  # the worldflux of this environment
-WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_SETTINGS = (*WAIT_SETTINGS, "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # cleared, then set by the policy
 POLICIES = {"spinning": {"GOMP_SPINCOUNT": "300000"}, "sleeping": {}, "one-thread": {"OMP_NUM_THREADS": "1"}}
 
 
 def batch(n: int, policy: dict[str, str], steps: int, timeout: float, out: Path) -> list[float | None]:
     """Start ``n`` runs together; each one's wall time in seconds (None: stopped at the timeout)."""
-    env = {k: v for k, v in os.environ.items() if k not in WAIT_SETTINGS} | policy
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_SETTINGS} | policy
     command = [WORLDFLUX, "train", "tdmpc2:quick", "--env", "Pendulum-v1", "--steps", str(steps),
                "--set", f"eval_every={steps}", "--set", f"checkpoint_every={steps}"]
     start = time.monotonic()

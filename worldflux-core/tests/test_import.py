@@ -26,8 +26,9 @@ def test_types_protocol_and_stack():
 
 def _wait_policy(code: str, **env: str) -> str:
     """OMP_WAIT_POLICY after running ``code`` in a fresh interpreter with ``env`` (and none of the wait settings)."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    from worldflux.threads import WAIT_SETTINGS
+
+    base = {k: v for k, v in os.environ.items() if k not in WAIT_SETTINGS}
     code += "; import os; print(os.environ.get('OMP_WAIT_POLICY'))"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**base, **env}).stdout.strip()

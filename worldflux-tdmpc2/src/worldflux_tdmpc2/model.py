@@ -132,18 +132,19 @@ class TDMPC2(WorldModelBase):
         x = torch.cat([self.with_task(z, task), a], -1)
         qs = self.target_qs if target else self.qs
         params = [p.detach() for p in qs.flat_params()] if detach else qs.flat_params()
-        pick = kind != "all" and self.config.num_q_networks > 2  # two random members (with two: both, any order)
-        if pick and not (qs.training and qs.dropout > 0):  # no random draws in qs: pick first, compute two
-            two = self._two_members(x.device)
-            params, pick = [p[two] for p in params], False
-        out = qs(x, params)
+        n = self.config.num_q_networks
+        if kind == "all" or n == 2:  # with two members both are used, in any order
+            out = qs(x, params)
+        elif qs.training and qs.dropout > 0:  # dropout draws first, then the two members
+            out = qs(x, params)
+            out = out[torch.randperm(n, device=x.device)[:2]]
+        else:  # no draws inside qs: the two members first, then only they are computed
+            two = torch.randperm(n, device=x.device)[:2]
+            out = qs(x, [p[two] for p in params])
         if kind == "all":
             return out
-        values = two_hot_inv(out[self._two_members(x.device)] if pick else out, self.bins)
+        values = two_hot_inv(out, self.bins)
         return values.min(0).values if kind == "min" else values.mean(0)
-
-    def _two_members(self, device: torch.device) -> torch.Tensor:
-        return torch.randperm(self.config.num_q_networks, device=device)[:2]
 
     # --- protocol ---------------------------------------------------------------
 
