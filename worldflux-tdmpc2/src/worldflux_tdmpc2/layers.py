@@ -43,8 +43,10 @@ class ShiftAug(nn.Module):
     """Random shifts of each image by up to ``pad`` pixels (edges replicated): the official augmentation.
 
     Officially it is the conv encoder's first layer, so every encoding is shifted, in training and when acting,
-    in train and eval mode alike. The shift is sampled with ``grid_sample`` at the padded image's pixel
-    centres, one integer ``(x, y)`` offset per image, drawn as the official code draws it.
+    in train and eval mode alike. The official code samples the replicate-padded image with ``grid_sample`` at
+    pixel centres, one integer ``(x, y)`` offset per image; that is a crop, taken here directly with the same
+    draws (grid_sample's rounding, under 1e-5 of a pixel value, is the only difference). The crop keeps the
+    input's dtype and comes out channels-last, the layout in which the CPU convolutions run several times faster.
     """
 
     def __init__(self, pad: int = 3) -> None:
@@ -54,20 +56,19 @@ class ShiftAug(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
         assert h == w, f"ShiftAug takes square images, got {h}x{w}"
-        size = h + 2 * self.pad
-        padded = F.pad(x.float(), (self.pad,) * 4, mode="replicate")
-        half = 1.0 / size  # half a padded pixel in grid_sample's [-1, 1] units (align_corners=False)
-        centres = torch.linspace(-1 + half, 1 - half, size, device=x.device, dtype=padded.dtype)[:h]
-        grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), -1)  # [h, w, (x, y)]
-        offset = torch.randint(0, 2 * self.pad + 1, (n, 1, 1, 2), device=x.device, dtype=padded.dtype)
-        return F.grid_sample(padded, grid + offset * (2 * half), padding_mode="zeros", align_corners=False)
+        offset = torch.randint(0, 2 * self.pad + 1, (n, 2), device=x.device, dtype=torch.float32).long()
+        pixels = torch.arange(h, device=x.device) - self.pad
+        rows = (pixels + offset[:, 1:]).clamp_(0, h - 1)  # clamping to the edge is replicate padding
+        cols = (pixels + offset[:, :1]).clamp_(0, w - 1)
+        images = torch.arange(n, device=x.device)[:, None, None]
+        return x.permute(0, 2, 3, 1)[images, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
 class PixelPreprocess(nn.Module):
-    """Pixels in [0, 255] to [-0.5, 0.5], as officially."""
+    """Pixels in [0, 255] to [-0.5, 0.5], as officially (converting first, then dividing in place, is faster)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x / 255.0 - 0.5
+        return x.to(torch.float32, copy=True).div_(255.0).sub_(0.5)
 
 
 class PixelEncoder(nn.Sequential):

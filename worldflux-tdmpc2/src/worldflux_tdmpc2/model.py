@@ -78,6 +78,11 @@ class TDMPC2(WorldModelBase):
     # ``task`` (multi-task only) holds task indices broadcastable against the
     # leading dims of ``z`` (aligned from the right, e.g. ``[B]`` for ``[T, B, L]``).
 
+    def _input(self, obs: torch.Tensor) -> torch.Tensor:
+        """State vectors as float; images as given: the conv encoder scales them after its crop, so a uint8
+        batch moves a quarter of the bytes through the copies before it."""
+        return obs if self.config.pixels else obs.float()
+
     def with_task(self, x: torch.Tensor, task: torch.Tensor | None) -> torch.Tensor:
         """``x`` with the task embedding appended (multi-task); ``x`` itself for a single-task model."""
         if self.task_emb is None:
@@ -163,7 +168,7 @@ class TDMPC2(WorldModelBase):
         task = None
         if isinstance(obs, Mapping):
             obs, task = obs["obs"], obs.get("task")
-        x = obs.float()
+        x = self._input(obs)
         if task is not None:  # one index per observation: [B] for [B, T, D] is broadcast over time
             task = torch.as_tensor(task, device=x.device).long()
             task = task.reshape(*task.shape, *[1] * (x.dim() - 1 - task.dim())).expand(x.shape[:-1])
@@ -200,7 +205,7 @@ class TDMPC2(WorldModelBase):
         """
         c = self.config
         obs, task = _split_obs(batch.obs)
-        obs = obs.float().transpose(0, 1)  # [T, B, *obs_shape], T = horizon + 1
+        obs = self._input(obs).transpose(0, 1)  # [T, B, *obs_shape], T = horizon + 1
         action = batch.action.transpose(0, 1)[:-1]
         reward = batch.reward.transpose(0, 1)[1:]  # reward[t] follows action[t]
         terminated = batch.is_terminal.transpose(0, 1)[1:].float()
@@ -216,7 +221,7 @@ class TDMPC2(WorldModelBase):
             next_z = self.encoder(self.with_task(obs[1:], task))
             next_action = self.policy_sample(next_z, task)[0]
             td = reward + discount * (1 - terminated) * self.q(next_z, next_action, "min", target=True, task=task)
-        rho = c.rho ** torch.arange(h, device=obs.device, dtype=obs.dtype)
+        rho = c.rho ** torch.arange(h, device=reward.device, dtype=reward.dtype)
         z = self.encoder(self.with_task(obs[0], task))
         zs = [z]
         for t in range(h):
