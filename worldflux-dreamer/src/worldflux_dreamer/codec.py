@@ -75,7 +75,7 @@ class Encoder(nn.Module):
         lead = obs.shape[: obs.dim() - len(self.c.obs_shape)]
         x = obs.reshape(-1, *self.c.obs_shape)
         if is_image(self.c.obs_shape):
-            x = x.float() / 255 - 0.5
+            x = (x.float() / 255 - 0.5).contiguous(memory_format=torch.channels_last)
         elif self.c.symlog_inputs:
             x = symlog(x.float())
         x = self.net(x)
@@ -125,7 +125,7 @@ class Decoder(nn.Module):
         x0 = self.sp0(deter).reshape(-1, g, h, w, ch // g)  # '(g h w c) -> h w (g c)'
         x0 = x0.permute(0, 1, 4, 2, 3).reshape(-1, ch, h, w)
         x1 = self.sp1(stoch).reshape(-1, h, w, ch).permute(0, 3, 1, 2)
-        return torch.sigmoid(self.net(self.spnorm(x0 + x1)))
+        return torch.sigmoid(self.net(self.spnorm(x0 + x1).contiguous(memory_format=torch.channels_last)))
 
     def forward(self, deter: torch.Tensor, stoch: torch.Tensor) -> Observation:
         """The reconstruction ``[..., *obs_shape]`` (of each part of a dict observation, by name) of latents
