@@ -1,0 +1,115 @@
+"""One side of the TD-MPC2 speed comparison, run by that side's interpreter.
+
+Imports only the standard library, numpy and torch at the top, so the official
+environment (which has no worldflux) can run it: ``--side official`` loads the
+official code from ``--checkout`` through the parity probe (made to run on CPU
+as the backend does, in memory), ``--side native`` builds the same config with
+worldflux. Both build the model from the same config fields (JSON on the
+command line), seed 0, and fixed random inputs of the same shapes.
+
+Protocol: the first line on the protocol pipe (the original stdout) is
+``{"parameters": N, "warmup_s": S}``; then for each request line
+``{"op": "update" | "plan", "reps": K}`` on stdin it runs the op K times and
+answers ``{"times": [seconds, ...]}``. Anything the code prints goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+
+def _probe() -> types.ModuleType:
+    """worldflux_tdmpc2/parity_probe.py by path (it needs no worldflux either)."""
+    path = Path(__file__).resolve().parents[2] / "worldflux-tdmpc2" / "src" / "worldflux_tdmpc2" / "parity_probe.py"
+    spec = importlib.util.spec_from_file_location("tdmpc2_parity_probe", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _inputs(config: dict[str, Any]) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    h, b, d, a = config["horizon"], config["batch_size"], config["obs_shape"][0], config["action_dim"]
+    return {"obs": torch.randn(h + 1, b, d, generator=g), "action": torch.rand(h, b, a, generator=g) * 2 - 1,
+            "reward": torch.randn(h, b, 1, generator=g), "plan_obs": torch.randn(d, generator=g)}
+
+
+def official(config: dict[str, Any], checkout: Path, compiled: bool) -> tuple[int, dict[str, Callable[[], Any]]]:
+    probe = _probe()
+    module = probe.load_official(checkout)
+    cfg = probe.official_cfg(config, seed=0)
+    cfg.compile = compiled
+    torch.manual_seed(0)
+    agent = module.TDMPC2(cfg)
+    x = _inputs(config)
+    sample = (x["obs"], x["action"], x["reward"], torch.zeros_like(x["reward"]), None)
+    buffer = types.SimpleNamespace(sample=lambda: sample)
+    ops = {"update": lambda: agent.update(buffer),
+           "plan": lambda: agent.act(x["plan_obs"], t0=False, eval_mode=False)}
+    # learnable parameters, as its total_params, less the data-less placeholders tensordict >= 0.9 registers
+    return sum(p.numel() for p in agent.model.parameters() if p.requires_grad and not p.is_meta), ops
+
+
+def native(config: dict[str, Any], compiled: bool) -> tuple[int, dict[str, Callable[[], Any]]]:
+    from worldflux import create_world_model
+    from worldflux.types import Batch
+    from worldflux_tdmpc2.agent import TDMPC2Agent
+
+    torch.manual_seed(0)
+    model = create_world_model(config["preset"], **{k: v for k, v in config.items() if k != "preset"})
+    agent = TDMPC2Agent(model, 1)
+    if compiled:
+        agent.compile()
+    x = _inputs(config)
+    b, t = x["obs"].shape[1], x["obs"].shape[0]
+    batch = Batch(obs=x["obs"].transpose(0, 1), action=torch.cat([x["action"], x["action"][:1]]).transpose(0, 1),
+                  reward=torch.cat([x["reward"][:1], x["reward"]]).squeeze(-1).transpose(0, 1),
+                  is_first=torch.zeros(b, t, dtype=torch.bool), is_terminal=torch.zeros(b, t, dtype=torch.bool))
+    obs, first = x["plan_obs"][None], torch.tensor([False])
+    ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.planner.act(obs, first, explore=True)}
+    return model.num_parameters(), ops
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--side", choices=("native", "official"), required=True)
+    parser.add_argument("--config", required=True, help="JSON: the native TDMPC2Config fields (and 'preset')")
+    parser.add_argument("--checkout", type=Path, help="nicklashansen/tdmpc2 checkout (official side)")
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--compile", action="store_true")
+    args = parser.parse_args()
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever the code under test prints goes to stderr
+    sys.stdout = sys.stderr
+    torch.set_num_threads(args.threads)
+    config = json.loads(args.config)
+    start = time.perf_counter()
+    if args.side == "official":
+        parameters, ops = official(config, args.checkout, args.compile)
+    else:
+        parameters, ops = native(config, args.compile)
+    for fn in ops.values():  # warm-up (compilation, allocator) before any timed call
+        fn(), fn()
+    proto.write(json.dumps({"parameters": parameters, "warmup_s": time.perf_counter() - start}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        fn, times = ops[request["op"]], []
+        for _ in range(request["reps"]):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        proto.write(json.dumps({"times": times}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
