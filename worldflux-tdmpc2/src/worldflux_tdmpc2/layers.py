@@ -122,15 +122,28 @@ class EnsembleMLP(nn.Module):
             nn.init.trunc_normal_(w, std=0.02)
         nn.init.zeros_(self.weights[-1])  # zero-initialised output layer
 
-    def forward(self, x: torch.Tensor, params: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """``x [..., in]`` -> ``[n, ..., out]``; ``params`` replaces the weights (e.g. target copies)."""
+    def masks(self, rows: int) -> torch.Tensor | None:
+        """Every member's dropout masks for ``rows`` inputs, ``[n, rows, hidden]``; None without dropout.
+
+        ``F.dropout`` of ones over the stacked shape: the draw ``F.dropout`` makes on the stacked first-layer
+        output, which is how the official ``vmap(randomness="different")`` draws the masks (tests/test_parity.py).
+        Drawing them apart lets a caller compute only the members it uses.
+        """
+        if not (self.training and self.dropout > 0):
+            return None
+        n, _, hidden = self.weights[0].shape
+        return F.dropout(self.weights[0].new_ones(n, rows, hidden), self.dropout, training=True)
+
+    def forward(self, x: torch.Tensor, params: list[torch.Tensor] | None = None,
+                masks: torch.Tensor | None = None) -> torch.Tensor:
+        """``x [..., in]`` -> ``[n, ..., out]``; ``params`` replaces the weights (e.g. target copies or a subset of
+        members), ``masks`` (from :meth:`masks`, for the same members) applies dropout after the first layer."""
         w1, w2, w3, b1, b2, b3, g1, g2, s1, s2 = params if params is not None else self.flat_params()
         lead = x.shape[:-1]
         h = x.reshape(1, -1, x.shape[-1]).expand(w1.shape[0], -1, -1)
         h = torch.baddbmm(b1, h, w1)
-        # one draw over the contiguous [n, ...] stack: the official vmap(randomness="different") draws the
-        # same masks from the same generator state (tests/test_parity.py)
-        h = F.dropout(h, self.dropout, self.training)
+        if masks is not None:
+            h = h * masks
         h = F.mish(F.layer_norm(h, h.shape[-1:]) * g1 + s1)
         h = F.mish(F.layer_norm(torch.baddbmm(b2, h, w2), h.shape[-1:]) * g2 + s2)
         out = torch.baddbmm(b3, h, w3)

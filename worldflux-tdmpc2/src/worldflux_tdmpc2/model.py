@@ -131,21 +131,18 @@ class TDMPC2(WorldModelBase):
           detach: bool = False, task: torch.Tensor | None = None) -> torch.Tensor:
         """Q values: ``"all"`` logits ``[n, ..., bins]``, or ``"min"``/``"avg"`` of two random members.
 
-        Without dropout (target Qs, eval mode) only the two members are computed; with it, all are, as
-        officially, so that the dropout masks are drawn as the official code draws them.
+        The dropout masks of every member are drawn first, as officially, then the two members, so that the
+        random draws follow the official order; only the members used are computed.
         """
         x = torch.cat([self.with_task(z, task), a], -1)
         qs = self.target_qs if target else self.qs
         params = [p.detach() for p in qs.flat_params()] if detach else qs.flat_params()
-        n = self.config.num_q_networks
-        if kind == "all" or n == 2:  # with two members both are used, in any order
-            out = qs(x, params)
-        elif qs.training and qs.dropout > 0:  # dropout draws first, then the two members
-            out = qs(x, params)
-            out = out[torch.randperm(n, device=x.device)[:2]]
-        else:  # no draws inside qs: the two members first, then only they are computed
-            two = torch.randperm(n, device=x.device)[:2]
-            out = qs(x, [p[two] for p in params])
+        masks = qs.masks(x[..., 0].numel())
+        if kind == "all" or self.config.num_q_networks == 2:  # with two members both are used, in any order
+            out = qs(x, params, masks)
+        else:
+            two = torch.randperm(self.config.num_q_networks, device=x.device)[:2]
+            out = qs(x, [p[two] for p in params], None if masks is None else masks[two])
         if kind == "all":
             return out
         values = two_hot_inv(out, self.bins)
