@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,33 +26,9 @@ from worldflux.building import build_config
 from worldflux.config import config_to_dict
 from worldflux.state import catalog
 
+from benchmarks.peers.alternate import Side, alternate, report
+
 WORKER = Path(__file__).with_name("tdmpc2_worker.py")
-
-
-class Side:
-    """A worker process holding one implementation, warm, answering timing requests."""
-
-    def __init__(self, name: str, python: str, args: list[str]) -> None:
-        self.name = name
-        # both inherit this environment, so the same OpenMP wait policy (importing worldflux set the library's)
-        self.process = subprocess.Popen([python, str(WORKER), "--side", name, *args], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        self.info = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        line = self.process.stdout.readline()  # type: ignore[union-attr]
-        if not line:
-            raise SystemExit(f"The {self.name} worker stopped (exit {self.process.wait()}); its stderr is above.")
-        return json.loads(line)
-
-    def time(self, op: str, reps: int) -> list[float]:
-        self.process.stdin.write(json.dumps({"op": op, "reps": reps}) + "\n")  # type: ignore[union-attr]
-        self.process.stdin.flush()  # type: ignore[union-attr]
-        return self._read()["times"]
-
-    def close(self) -> None:
-        self.process.stdin.close()  # type: ignore[union-attr]
-        self.process.wait()
 
 
 def main() -> None:
@@ -82,28 +56,16 @@ def main() -> None:
     config = {**config_to_dict(build_config(preset, overrides)), "preset": preset.name}
     common = ["--config", json.dumps(config), "--threads", str(args.threads)] + (["--compile"] if args.compile else [])
     load = os.getloadavg()
-    sides = [Side("native", sys.executable, common), Side("official", args.python, [*common, "--checkout",
-                                                                                        args.checkout])]
-    counts = {s.name: s.info["parameters"] for s in sides}
-    if len(set(counts.values())) != 1:
-        raise SystemExit(f"The sides built different models: {counts} parameters.")
-    times: dict[tuple[str, str], list[float]] = {}
-    for r in range(args.rounds):
-        for op in ("update", "plan"):
-            for side in sides if r % 2 == 0 else sides[::-1]:
-                times.setdefault((side.name, op), []).extend(side.time(op, args.reps))
-    for side in sides:
-        side.close()
+    sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
+             Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])]
+    medians = alternate(sides, ["update", "plan"], args.rounds, args.reps)
     mode = "compiled (torch.compile on both sides)" if args.compile else "eager"
-    print(f"{preset.name}: {counts['native']:,} parameters on both sides; obs {args.obs_dim}, action "
+    print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {args.obs_dim}, action "
           f"{args.action_dim}; batch {config['batch_size']}, horizon {config['horizon']}; MPPI "
           f"{config['iterations']} x {config['num_samples']} ({config['num_pi_trajs']} policy trajectories)")
     print(f"{mode}; {args.threads} threads per side; {args.rounds} rounds x {args.reps} calls per side and op; "
           f"warm-up native {sides[0].info['warmup_s']:.1f} s, official {sides[1].info['warmup_s']:.1f} s")
-    for op in ("update", "plan"):
-        native, official = (statistics.median(times[(s, op)]) for s in ("native", "official"))
-        print(f"{op:6s}  native {native * 1e3:8.1f} ms   official {official * 1e3:8.1f} ms   "
-              f"native is {official / native:.2f}x the official speed")
+    report(medians, "native", "official", ["update", "plan"])
     print(f"load average (1 min) before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
 
 

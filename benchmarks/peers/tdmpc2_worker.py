@@ -7,34 +7,21 @@ as the backend does, in memory), ``--side native`` builds the same config with
 worldflux. Both build the model from the same config fields (JSON on the
 command line), seed 0, and fixed random inputs of the same shapes.
 
-Protocol: the first line on the protocol pipe (the original stdout) is
-``{"parameters": N, "warmup_s": S}``; then for each request line
-``{"op": "update" | "plan", "reps": K}`` on stdin it runs the op K times and
-answers ``{"times": [seconds, ...]}``. Anything the code prints goes to stderr.
+It speaks the protocol of ``alternate.py`` with the ops ``update`` and ``plan``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
-import sys
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import alternate  # this script's folder is first on sys.path
 import torch
-
-
-def _probe() -> types.ModuleType:
-    """worldflux_tdmpc2/parity_probe.py by path (it needs no worldflux either)."""
-    path = Path(__file__).resolve().parents[2] / "worldflux-tdmpc2" / "src" / "worldflux_tdmpc2" / "parity_probe.py"
-    spec = importlib.util.spec_from_file_location("tdmpc2_parity_probe", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def _inputs(config: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -45,7 +32,7 @@ def _inputs(config: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 
 def official(config: dict[str, Any], checkout: Path, compiled: bool) -> tuple[int, dict[str, Callable[[], Any]]]:
-    probe = _probe()
+    probe = alternate.by_path("tdmpc2_parity_probe", "worldflux-tdmpc2/src/worldflux_tdmpc2/parity_probe.py")
     module = probe.load_official(checkout)
     cfg = probe.official_cfg(config, seed=0)
     cfg.compile = compiled
@@ -88,9 +75,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # whatever the code under test prints goes to stderr
-    sys.stdout = sys.stderr
+    proto = alternate.protocol_pipe()
     torch.set_num_threads(args.threads)
     config = json.loads(args.config)
     start = time.perf_counter()
@@ -100,16 +85,7 @@ def main() -> None:
         parameters, ops = native(config, args.compile)
     for fn in ops.values():  # warm-up (compilation, allocator) before any timed call
         fn(), fn()
-    proto.write(json.dumps({"parameters": parameters, "warmup_s": time.perf_counter() - start}) + "\n")
-    for line in sys.stdin:
-        request = json.loads(line)
-        fn, times = ops[request["op"]], []
-        for _ in range(request["reps"]):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        proto.write(json.dumps({"times": times}) + "\n")
-
+    alternate.worker_loop(proto, {"parameters": parameters, "warmup_s": time.perf_counter() - start}, ops)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,73 @@
+"""DreamerV3 train step: native against the official JAX code, alternating in one run.
+
+The official side runs in its own environment (``--python``, default
+``$WORLDFLUX_DREAMERV3_PYTHON``) from a checkout (``--checkout``, default
+``$WORLDFLUX_DREAMERV3_CHECKOUT``), built by the parity probe in float32 on the
+CPU and jitted as the official code runs it; JAX uses all cores. Both sides
+build the preset's config and must report the same parameter count. The step
+is one whole training update on a batch of ``batch_size x batch_length`` steps
+(official size1m defaults: 16 x 64, imagination 15).
+
+    python -m benchmarks.peers.dreamerv3 --rounds 6 --reps 2
+    python -m benchmarks.peers.dreamerv3 --obs 3 64 64 --action-dim 6    # from pixels
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from worldflux.building import build_config
+from worldflux.config import config_to_dict
+from worldflux.state import catalog
+
+from benchmarks.peers.alternate import Side, alternate, report
+
+WORKER = Path(__file__).with_name("dreamerv3_worker.py")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="dreamerv3:size1m")
+    parser.add_argument("--obs", type=int, nargs="+", default=[4], help="observation shape (C H W for images)")
+    parser.add_argument("--action-dim", type=int, default=2)
+    parser.add_argument("--continuous", action="store_true", help="continuous actions (default: discrete)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                        help="a config field for both sides, e.g. --set batch_size=8")
+    parser.add_argument("--python", default=os.environ.get("WORLDFLUX_DREAMERV3_PYTHON"))
+    parser.add_argument("--checkout", default=os.environ.get("WORLDFLUX_DREAMERV3_CHECKOUT"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (native side)")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--reps", type=int, default=2)
+    args = parser.parse_args()
+    if not args.python or not args.checkout:
+        raise SystemExit("Name the official environment: --python (or WORLDFLUX_DREAMERV3_PYTHON) and --checkout "
+                         "(or WORLDFLUX_DREAMERV3_CHECKOUT); docs/parity.md says how to set them up.")
+    overrides: dict[str, Any] = {"obs_shape": tuple(args.obs), "action_dim": args.action_dim,
+                                 "discrete_actions": not args.continuous}
+    for item in args.set:
+        field, _, value = item.partition("=")
+        overrides[field] = json.loads(value)
+    preset = catalog().resolve(args.preset)
+    config = {**config_to_dict(build_config(preset, overrides)), "preset": preset.name}
+    common = ["--config", json.dumps(config), "--threads", str(args.threads)]
+    load = os.getloadavg()
+    sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
+             Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])]
+    medians = alternate(sides, ["train"], args.rounds, args.reps)
+    print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {tuple(args.obs)}, "
+          f"{'continuous' if args.continuous else 'discrete'} action {args.action_dim}; batch "
+          f"{config['batch_size']} x {config['batch_length']}, imagination {config['imag_horizon']}")
+    print(f"native {args.threads} torch threads, official JAX on all cores; {args.rounds} rounds x {args.reps} "
+          f"calls per side; warm-up native {sides[0].info['warmup_s']:.1f} s, official (jit) "
+          f"{sides[1].info['warmup_s']:.1f} s")
+    report(medians, "native", "official", ["train"])
+    print(f"load average (1 min) before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
