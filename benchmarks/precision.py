@@ -1,0 +1,74 @@
+"""Whether bfloat16 pays on this CPU: the vector extensions torch sees, and fp32 against bf16 timings.
+
+Prints the CPU's flags that matter (avx512*, amx*, avx2, fma), torch's CPU
+capability, a 512^3 matmul in fp32 and bf16, and one TD-MPC2 update and plan
+(``tdmpc2:proof_5m``, obs 24, action 6) in fp32 and under ``torch.autocast``
+with bfloat16, each the median of a few calls.
+
+    python -m benchmarks.precision --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from worldflux import create_world_model
+from worldflux.types import Batch
+from worldflux_tdmpc2.agent import TDMPC2Agent
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median milliseconds of ``repeats`` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def cpu_flags() -> str:
+    """The flags of /proc/cpuinfo that decide fast bf16 (empty where the file does not exist)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return "(no /proc/cpuinfo)"
+    line = next((ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("flags")), "")
+    flags = sorted(f for f in line.split() if f.startswith(("avx", "amx", "fma")))
+    return " ".join(flags) or "(none of avx*, amx*, fma)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    capability = next((ln.strip() for ln in torch.__config__.show().splitlines() if "CPU capability" in ln), "?")
+    print(f"CPU flags: {cpu_flags()}; torch {torch.__version__}: {capability}; {args.threads} threads")
+    a, b = torch.randn(512, 512), torch.randn(512, 512)
+    fp32, bf16 = timed(lambda: a @ b, 10), timed(lambda: a.bfloat16() @ b.bfloat16(), args.repeats)
+    print(f"matmul 512^3: fp32 {fp32:.2f} ms, bf16 {bf16:.2f} ms ({bf16 / fp32:.1f}x the fp32 time)")
+    torch.manual_seed(0)
+    model = create_world_model("tdmpc2:proof_5m", obs_shape=(24,), action_dim=6)
+    agent = TDMPC2Agent(model, 1)
+    c = model.config
+    n, t = c.batch_size, c.horizon + 1
+    batch = Batch(obs=torch.randn(n, t, 24), action=torch.rand(n, t, 6) * 2 - 1, reward=torch.randn(n, t),
+                  is_first=torch.zeros(n, t, dtype=torch.bool), is_terminal=torch.zeros(n, t, dtype=torch.bool))
+    obs, first = torch.randn(1, 24), torch.tensor([False])
+    for name, fn in (("update", lambda: agent.update(batch)), ("plan", lambda: agent.planner.act(obs, first, True))):
+        fp32 = timed(fn, args.repeats)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16 = timed(fn, args.repeats)
+        print(f"tdmpc2:proof_5m {name}: fp32 {fp32:.0f} ms, bf16 autocast {bf16:.0f} ms "
+              f"({bf16 / fp32:.1f}x the fp32 time)")
+
+
+if __name__ == "__main__":
+    main()
