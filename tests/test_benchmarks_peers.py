@@ -1,0 +1,95 @@
+"""benchmarks/peers: the worker protocol and alternation, the native workers, and (live) the whole comparisons."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.peers.alternate import Side, alternate, report
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT / "benchmarks" / "peers"
+
+
+def _fake_worker(tmp_path: Path, name: str, parameters: int, log: Path) -> Path:
+    """A worker whose op appends its name to ``log``, so the order of the calls can be read back."""
+    script = tmp_path / f"{name}.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(PEERS)!r})\nimport alternate\n"
+        f"proto = alternate.protocol_pipe()\nprint('noise from the code under test')\n"
+        f"def op():\n    open({str(log)!r}, 'a').write({name!r} + '\\n')\n"
+        f"alternate.worker_loop(proto, {{'parameters': {parameters}, 'warmup_s': 0.0}}, {{'step': op}})\n")
+    return script
+
+
+def test_sides_alternate_and_report_medians(tmp_path, capsys):
+    log = tmp_path / "calls.log"
+    sides = [Side(n, sys.executable, _fake_worker(tmp_path, n, 10, log), []) for n in ("ours", "theirs")]
+    medians = alternate(sides, ["step"], rounds=3, reps=2)
+    # round 0 asks ours then theirs, round 1 the other way round, round 2 as round 0
+    assert log.read_text().split() == ["ours"] * 2 + ["theirs"] * 4 + ["ours"] * 4 + ["theirs"] * 2
+    assert set(medians) == {("ours", "step"), ("theirs", "step")} and all(v >= 0 for v in medians.values())
+    report({("ours", "step"): 0.1, ("theirs", "step"): 0.3}, "ours", "theirs", ["step"])
+    assert "ours is 3.00x the theirs speed" in capsys.readouterr().out
+
+
+def test_sides_that_built_different_models_are_refused(tmp_path):
+    log = tmp_path / "calls.log"
+    sides = [Side("ours", sys.executable, _fake_worker(tmp_path, "ours", 10, log), []),
+             Side("theirs", sys.executable, _fake_worker(tmp_path, "theirs", 11, log), [])]
+    with pytest.raises(SystemExit, match=r"different models: \{'ours': 10, 'theirs': 11\} parameters"):
+        alternate(sides, ["step"], rounds=1, reps=1)
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("worker,config,ops", [
+    ("tdmpc2_worker.py", {"preset": "tdmpc2:ci", "obs_shape": [5], "action_dim": 2}, ["update", "plan"]),
+    ("dreamerv3_worker.py", {"preset": "dreamer:ci", "obs_shape": [4], "action_dim": 2}, ["train"]),
+])
+def test_the_native_workers_build_the_preset_and_time_its_ops(worker, config, ops):
+    from worldflux import create_world_model
+    from worldflux.building import build_config
+    from worldflux.config import config_to_dict
+    from worldflux.state import catalog
+
+    preset = catalog().resolve(config.pop("preset"))
+    full = {**config_to_dict(build_config(preset, config)), "preset": preset.name}
+    if "dreamer" in worker:
+        full.update(batch_size=2, batch_length=4)
+    side = Side("native", sys.executable, PEERS / worker, ["--side", "native", "--config", json.dumps(full),
+                                                            "--threads", "1"])
+    built = create_world_model(preset.name, **{k: v for k, v in full.items() if k != "preset"})
+    assert side.info["parameters"] == built.num_parameters()
+    for op in ops:
+        times = side.time(op, 2)
+        assert len(times) == 2 and all(t > 0 for t in times)
+    side.close()
+    assert side.process.returncode == 0
+
+
+@pytest.mark.parametrize("module,env", [
+    ("tdmpc2", ("WORLDFLUX_TDMPC2_PYTHON", "WORLDFLUX_TDMPC2_CHECKOUT")),
+    ("dreamerv3", ("WORLDFLUX_DREAMERV3_PYTHON", "WORLDFLUX_DREAMERV3_CHECKOUT")),
+])
+def test_live_comparison_with_the_official_code(module, env):
+    if not all(os.environ.get(v) for v in env):
+        pytest.skip(f"live: set {' and '.join(env)} (the official environment and checkout) to run it")
+    preset = "tdmpc2:ci" if module == "tdmpc2" else "dreamer:ci"
+    extra = ["--set", "batch_size=2", "--set", "batch_length=4"] if module == "dreamerv3" else []
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.peers.{module}", "--preset", preset, "--rounds", "1",
+                          "--reps", "1", *extra], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "parameters on both sides" in out.stdout and "x the official speed" in out.stdout
+
+
+def test_a_missing_official_environment_is_named():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORLDFLUX_TDMPC2_")}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.peers.tdmpc2"], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=120)
+    assert out.returncode == 1 and "--python (or WORLDFLUX_TDMPC2_PYTHON)" in out.stderr
+    assert "Traceback" not in out.stderr
