@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -275,3 +276,31 @@ def test_multitask_model_masks_missing_actions_and_keeps_the_task_in_its_state()
     assert seq["task"].tolist() == [[1] * 5, [0] * 5]
     with pytest.raises(ValueError, match="pass the task index"):
         model.encode(torch.randn(2, 7))
+
+
+# --- a pixel model -------------------------------------------------------------------------------------------
+
+
+def test_an_official_pixel_checkpoint_converts_and_encodes_and_values_as_officially(tmp_path):
+    """The probe's pixel fixture: the official conv model's checkpoint, its encodings of fixed frames under
+    fixed shift seeds, and every Q member's logits there."""
+    fx = OFFICIAL / "ci_pixels"
+    arrays = dict(np.load(fx / "arrays.npz", allow_pickle=False))
+    model = create_world_model(convert(fx / "official.pt", tmp_path / "model", episode_length="500"))
+    c = model.config
+    assert (c.obs_shape, c.conv_channels, c.frame_stack, c.latent_dim) == ((9, 64, 64), 8, 3, 128)
+    images, action = torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["action"])
+    model.eval()
+    for seed in json.loads((fx / "fixture.json").read_text())["shift_seeds"]:
+        torch.manual_seed(seed)  # the random shift draws from torch's generator, as officially
+        with torch.no_grad():
+            z = model.encode(images)["z"]
+            q = model.q(z, action, "all")
+        assert torch.allclose(z, torch.from_numpy(arrays[f"z/{seed}"]), atol=1e-6, rtol=0)
+        assert torch.allclose(q, torch.from_numpy(arrays[f"q/{seed}"]), atol=1e-5, rtol=1e-5)
+    back = export(tmp_path / "model", tmp_path / "back.pt")
+    original = torch.load(fx / "official.pt", weights_only=True)["model"]
+    exported = torch.load(back, weights_only=True)["model"]
+    real = {k: v for k, v in original.items() if isinstance(v, torch.Tensor) and not v.is_meta}  # no placeholders
+    assert set(real) == {k for k, v in exported.items() if isinstance(v, torch.Tensor)}
+    assert all(torch.equal(exported[k], v) for k, v in real.items())

@@ -31,7 +31,7 @@ import attrs
 import torch
 
 from worldflux.errors import WorldFluxError
-from worldflux_tdmpc2.config import TDMPC2Config
+from worldflux_tdmpc2.config import IMAGE_SIZE, TDMPC2Config
 
 # --- the official task sets (tdmpc2/common/__init__.py TASK_SET), with each task's spec ---------------------
 # (observation size, action size, episode length). DMControl episodes are 500 steps in the official wrappers
@@ -70,6 +70,13 @@ DMC_DOMAINS = ("acrobot", "ball_in_cup", "cartpole", "cheetah", "cup", "dog", "f
 
 _MODULES = {"encoder": "_encoder.state.", "dynamics": "_dynamics.", "reward": "_reward.",
             "termination": "_termination.", "pi": "_pi."}
+RGB_ENCODER = "_encoder.rgb."  # the conv encoder of pixel models; its layer indices are the native ones
+RGB_FRAME = 3  # the official pixel observation stacks RGB frames of 3 channels
+
+
+def _modules(pixels: bool) -> dict[str, str]:
+    """Native module -> official key prefix, for a state or a pixel model."""
+    return {**_MODULES, "encoder": RGB_ENCODER} if pixels else _MODULES
 _Q_NAMES = ("weight", "bias", "ln.weight", "ln.bias")  # the old numbered layout's order within a layer
 _Q_COPIES = {"_Qs.params": "qs", "_detach_Qs_params": "qs", "_target_Qs_params": "target_qs"}
 
@@ -164,31 +171,47 @@ def normalise(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
 def _shape(state: Mapping[str, torch.Tensor], key: str) -> tuple[int, ...]:
     if key not in state:
         raise OfficialCheckpointError(f"The checkpoint has no {key!r}, so its architecture cannot be read; it is "
-                                      f"not an official TD-MPC2 state-observation checkpoint.")
+                                      f"not an official TD-MPC2 checkpoint.")
     return tuple(state[key].shape)
 
 
 def infer_fields(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """Native config fields that the tensor shapes (and buffers) determine."""
+    if f"{RGB_ENCODER}2.weight" in state:
+        return {**_common_fields(state), **_pixel_fields(state)}
     n_enc = 0
     while f"_encoder.state.{n_enc}.weight" in state:
         n_enc += 1
     if n_enc < 2:
         _shape(state, f"_encoder.state.{max(n_enc, 1)}.weight")  # raises, naming the missing tensor
+    enc_dim, enc_in = _shape(state, "_encoder.state.0.weight")
+    fields = _common_fields(state)
+    task_dim = fields.get("task_dim", 0)
+    return {**fields, "obs_shape": (enc_in - task_dim,), "enc_dim": enc_dim, "num_enc_layers": n_enc}
+
+
+def _pixel_fields(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """The conv encoder's fields: image channels (stacked frames) and conv width; images are 64x64."""
+    channels, in_channels, _, _ = _shape(state, f"{RGB_ENCODER}2.weight")
+    fields: dict[str, Any] = {"obs_shape": (in_channels, IMAGE_SIZE, IMAGE_SIZE), "num_channels": channels}
+    if in_channels % RGB_FRAME == 0:
+        fields["frame_stack"] = in_channels // RGB_FRAME
+    return fields
+
+
+def _common_fields(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """The fields of everything after the encoder: latent and hidden sizes, Q ensemble, policy, task embedding."""
     hidden, _ = _shape(state, "_dynamics.0.weight")
     latent, _ = _shape(state, "_dynamics.2.weight")
     bins, _ = _shape(state, "_reward.2.weight")
     pi_out, _ = _shape(state, "_pi.2.weight")
-    enc_dim, enc_in = _shape(state, "_encoder.state.0.weight")
     num_q = _shape(state, "_Qs.params.0.weight")[0]
-    task_dim = _shape(state, "_task_emb.weight")[1] if "_task_emb.weight" in state else 0
     fields: dict[str, Any] = {
-        "obs_shape": (enc_in - task_dim,), "action_dim": pi_out // 2, "latent_dim": latent, "hidden_dim": hidden,
-        "enc_dim": enc_dim, "num_enc_layers": n_enc, "num_q_networks": num_q, "num_bins": bins,
-        "episodic": "_termination.0.weight" in state,
+        "action_dim": pi_out // 2, "latent_dim": latent, "hidden_dim": hidden, "num_q_networks": num_q,
+        "num_bins": bins, "episodic": "_termination.0.weight" in state,
     }
-    if task_dim:
-        fields["task_dim"] = task_dim
+    if "_task_emb.weight" in state:
+        fields["task_dim"] = _shape(state, "_task_emb.weight")[1]
     if "log_std_min" in state and "log_std_dif" in state and not state["log_std_min"].is_meta:
         low = float(state["log_std_min"])
         fields.update(log_std_min=low, log_std_max=low + float(state["log_std_dif"]))
@@ -298,7 +321,7 @@ def to_official(native: Mapping[str, torch.Tensor], config: TDMPC2Config) -> dic
     out["log_std_dif"] = _scalar(config.log_std_max) - out["log_std_min"]
     if config.multitask:
         out["_task_emb.weight"] = native["task_emb.weight"]
-    for module, prefix in _MODULES.items():
+    for module, prefix in _modules(config.pixels).items():
         out.update({prefix + k[len(module) + 1:]: v for k, v in native.items() if k.startswith(module + ".")})
     for prefix, source in _Q_COPIES.items():
         for layer in range(3):
@@ -336,8 +359,8 @@ def to_native(official: Mapping[str, torch.Tensor], model: Any) -> dict[str, tor
                  f"wrong shape: {'; '.join(shapes)}" if shapes else ""]
         raise OfficialCheckpointError(
             "The checkpoint does not fit the TD-MPC2 architecture its shapes describe ("
-            + "; ".join(p for p in parts if p) + "). Is it an official nicklashansen/tdmpc2 state-observation "
-            "checkpoint, complete and unmodified?")
+            + "; ".join(p for p in parts if p) + "). Is it an official nicklashansen/tdmpc2 checkpoint, "
+            "complete and unmodified?")
     real = {k: v for k, v in official.items() if not v.is_meta}
     mismatched = [k for k in optional & set(real) if not torch.equal(real[k].double(), expected[k].double())]
     mismatched += [k for k in real if k.startswith("_detach_Qs_params.")
@@ -346,7 +369,7 @@ def to_native(official: Mapping[str, torch.Tensor], model: Any) -> dict[str, tor
         raise OfficialCheckpointError(f"Tensors {sorted(mismatched)} disagree with the rest of the checkpoint "
                                       f"(or with the options given); the file is inconsistent.")
     out: dict[str, torch.Tensor] = {}
-    for module, prefix in _MODULES.items():
+    for module, prefix in _modules(model.config.pixels).items():
         out.update({f"{module}.{k[len(prefix):]}": v for k, v in official.items() if k.startswith(prefix)})
     if model.config.multitask:
         out["task_emb.weight"] = official["_task_emb.weight"]

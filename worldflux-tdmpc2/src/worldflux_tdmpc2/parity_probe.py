@@ -7,7 +7,9 @@ library, numpy, torch and the official code (never worldflux)::
 
 ``request.json`` is ``{"preset", "family", "config", "seed"}`` with ``config``
 the native TDMPC2Config fields; optional keys: ``"mode"`` (``"fixture"``, the
-default, or ``"manifest"``), ``"updates"`` (default 5), ``"plan_task"``,
+default, ``"manifest"``, or ``"pixels"`` for a pixel model: its checkpoint, and
+its encodings and Q values of fixed frames under fixed shift seeds),
+``"updates"`` (default 5), ``"plan_task"``,
 ``"checkpoint"`` (an official-layout ``.pt`` to load with the official
 ``TDMPC2.load()`` instead of training) and ``"save_checkpoint"`` (default: for
 models up to 20M parameters).
@@ -120,11 +122,12 @@ def official_cfg(config: dict[str, Any], seed: int) -> Cfg:
     ``log_std_min`` get the official dtype (int64).
     """
     c = {k: int(v) if k in YAML_INTS and float(v).is_integer() else v for k, v in config.items()}
+    obs = "rgb" if len(c["obs_shape"]) == 3 else "state"
     tasks = list(c.get("tasks") or [])
     multitask = bool(tasks)
     n = len(tasks)
     return Cfg(
-        obs="state", obs_shape={"state": tuple(c["obs_shape"])}, action_dim=c["action_dim"],
+        obs=obs, obs_shape={obs: tuple(c["obs_shape"])}, action_dim=c["action_dim"],
         episode_length=c["episode_length"], episodic=c["episodic"],
         multitask=multitask, tasks=tasks if multitask else ["probe"], task_dim=c["task_dim"] if multitask else 0,
         action_dims=list(c.get("action_dims") or [c["action_dim"]] * n),
@@ -132,7 +135,8 @@ def official_cfg(config: dict[str, Any], seed: int) -> Cfg:
         latent_dim=c["latent_dim"], mlp_dim=c["hidden_dim"], enc_dim=c["enc_dim"],
         num_enc_layers=c["num_enc_layers"], num_q=c["num_q_networks"], simnorm_dim=c["simnorm_dim"],
         num_bins=c["num_bins"], vmin=c["vmin"], vmax=c["vmax"], bin_size=(c["vmax"] - c["vmin"]) / (c["num_bins"] - 1),
-        dropout=c["dropout"], log_std_min=c["log_std_min"], log_std_max=c["log_std_max"], num_channels=32,
+        dropout=c["dropout"], log_std_min=c["log_std_min"], log_std_max=c["log_std_max"],
+        num_channels=c.get("num_channels") or c["latent_dim"] // 16,
         horizon=c["horizon"], rho=c["rho"], consistency_coef=c["consistency_coef"], reward_coef=c["reward_coef"],
         value_coef=c["value_coef"], termination_coef=c["termination_coef"], entropy_coef=c["entropy_coef"],
         tau=c["tau"], lr=c["lr"], enc_lr_scale=c["enc_lr_scale"], grad_clip_norm=c["grad_clip_norm"],
@@ -372,6 +376,32 @@ def write_fixture(request: dict[str, Any], out: Path, checkout: Path) -> None:
     (out / "fixture.json").write_text(json.dumps(fixture, indent=1))
 
 
+def write_pixel_fixture(request: dict[str, Any], out: Path, checkout: Path) -> None:
+    """A pixel model's checkpoint and what it computes: the encodings of fixed uint8 frames under fixed shift
+    seeds (the random shift draws from torch's generator), and every Q member's logits there."""
+    module = load_official(checkout)
+    torch.set_num_threads(1)
+    seed = int(request.get("seed", 0))
+    cfg = official_cfg(request["config"], seed)
+    torch.manual_seed(seed)
+    agent = module.TDMPC2(cfg)
+    agent.save(str(out / "official.pt"))
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (4, *cfg.obs_shape["rgb"]), dtype=np.uint8)
+    action = rng.uniform(-1, 1, (4, cfg.action_dim)).astype(np.float32)
+    arrays: dict[str, np.ndarray] = {"images": images, "action": action}
+    with torch.no_grad():
+        for shift_seed in (7, 8):
+            torch.manual_seed(shift_seed)
+            z = agent.model.encode(torch.from_numpy(images), None)
+            arrays[f"z/{shift_seed}"] = z.numpy()
+            arrays[f"q/{shift_seed}"] = agent.model.Q(z, torch.from_numpy(action), None, return_type="all").numpy()
+    np.savez_compressed(out / "arrays.npz", **arrays)
+    fixture = {"format": FORMAT + "-pixels", "format_version": 1, "request": request, "official": _versions(checkout),
+               "edits": {f: [[old, new] for old, new, _ in e] for f, e in EDITS.items()}, "shift_seeds": [7, 8]}
+    (out / "fixture.json").write_text(json.dumps(fixture, indent=1))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkout", type=Path, required=True, help="a nicklashansen/tdmpc2 checkout")
@@ -382,6 +412,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if request.get("mode", "fixture") == "manifest":
         write_manifest(request, args.out, args.checkout.resolve())
+    elif request.get("mode") == "pixels":
+        write_pixel_fixture(request, args.out, args.checkout.resolve())
     else:
         write_fixture(request, args.out, args.checkout.resolve())
 
