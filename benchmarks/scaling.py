@@ -81,7 +81,8 @@ def measure(point: dict[str, Any], threads: int, repeats: int) -> dict[str, Any]
 
 
 def label(point: dict[str, Any]) -> str:
-    extra = [f"batch {point['batch_size']}"] * ("batch_size" in point) + [f"{point['envs']} envs"] * ("envs" in point)
+    extra = ([f"batch {point['batch_size']}"] if "batch_size" in point else []) + \
+        ([f"{point['envs']} envs"] if "envs" in point else [])
     return point["preset"] + (f" ({', '.join(extra)})" if extra else "")
 
 
