@@ -9,29 +9,17 @@ Prints the median of ``--repeats`` steps after two warm-up steps, on random uint
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import torch
 from worldflux import create_world_model
-from worldflux.types import Batch
+from worldflux_dreamer.agent import DreamerAgent
+from worldflux_tdmpc2.agent import TDMPC2Agent
+
+from benchmarks.timing import median_seconds, random_batch
 
 
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    fn(), fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def batch(b: int, t: int, image: tuple[int, ...], action: torch.Tensor) -> Batch:
-    return Batch(obs=torch.randint(0, 256, (b, t, *image), dtype=torch.uint8), action=action,
-                 reward=torch.randn(b, t), is_first=torch.zeros(b, t, dtype=torch.bool),
-                 is_terminal=torch.zeros(b, t, dtype=torch.bool))
+def images(b: int, t: int, shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.randint(0, 256, (b, t, *shape), dtype=torch.uint8)
 
 
 def main() -> None:
@@ -40,19 +28,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from worldflux_dreamer.agent import DreamerAgent
-    from worldflux_tdmpc2.agent import TDMPC2Agent
-
     torch.manual_seed(0)
     model = create_world_model("tdmpc2:quick", obs_shape=(9, 64, 64), action_dim=1)
     b, t = model.config.batch_size, model.config.horizon + 1
-    tdmpc2, data = TDMPC2Agent(model, 1), batch(b, t, (9, 64, 64), torch.rand(b, t, 1) * 2 - 1)
-    print(f"tdmpc2:quick update, 9x64x64, batch {b} x {t}: {timed(lambda: tdmpc2.update(data), args.repeats):.3f} s")
+    tdmpc2, data = TDMPC2Agent(model, 1), random_batch(images(b, t, (9, 64, 64)), torch.rand(b, t, 1) * 2 - 1)
+    seconds = median_seconds(lambda: tdmpc2.update(data), args.repeats, warmup=2)
+    print(f"tdmpc2:quick update, 9x64x64, batch {b} x {t}: {seconds:.3f} s")
     model = create_world_model("dreamer:quick", obs_shape=(3, 64, 64), action_dim=1)
     b, t = model.config.batch_size, model.config.batch_length
-    dreamer, data = DreamerAgent(model, 1), batch(b, t, (3, 64, 64), torch.rand(b, t, 1) * 2 - 1)
-    print(f"dreamer:quick train step, 3x64x64, batch {b} x {t}: "
-          f"{timed(lambda: dreamer.update(data), args.repeats):.3f} s ({args.threads} threads)")
+    dreamer, data = DreamerAgent(model, 1), random_batch(images(b, t, (3, 64, 64)), torch.rand(b, t, 1) * 2 - 1)
+    seconds = median_seconds(lambda: dreamer.update(data), args.repeats, warmup=2)
+    print(f"dreamer:quick train step, 3x64x64, batch {b} x {t}: {seconds:.3f} s ({args.threads} threads)")
 
 
 if __name__ == "__main__":

@@ -11,26 +11,13 @@ with bfloat16, each the median of a few calls.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from worldflux import create_world_model
-from worldflux.types import Batch
 from worldflux_tdmpc2.agent import TDMPC2Agent
 
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median milliseconds of ``repeats`` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+from benchmarks.timing import median_seconds, random_batch
 
 
 def cpu_flags() -> str:
@@ -52,20 +39,20 @@ def main() -> None:
     capability = next((ln.strip() for ln in torch.__config__.show().splitlines() if "CPU capability" in ln), "?")
     print(f"CPU flags: {cpu_flags()}; torch {torch.__version__}: {capability}; {args.threads} threads")
     a, b = torch.randn(512, 512), torch.randn(512, 512)
-    fp32, bf16 = timed(lambda: a @ b, 10), timed(lambda: a.bfloat16() @ b.bfloat16(), args.repeats)
+    fp32 = median_seconds(lambda: a @ b, 10) * 1e3
+    bf16 = median_seconds(lambda: a.bfloat16() @ b.bfloat16(), args.repeats) * 1e3
     print(f"matmul 512^3: fp32 {fp32:.2f} ms, bf16 {bf16:.2f} ms ({bf16 / fp32:.1f}x the fp32 time)")
     torch.manual_seed(0)
     model = create_world_model("tdmpc2:proof_5m", obs_shape=(24,), action_dim=6)
     agent = TDMPC2Agent(model, 1)
     c = model.config
     n, t = c.batch_size, c.horizon + 1
-    batch = Batch(obs=torch.randn(n, t, 24), action=torch.rand(n, t, 6) * 2 - 1, reward=torch.randn(n, t),
-                  is_first=torch.zeros(n, t, dtype=torch.bool), is_terminal=torch.zeros(n, t, dtype=torch.bool))
+    batch = random_batch(torch.randn(n, t, 24), torch.rand(n, t, 6) * 2 - 1)
     obs, first = torch.randn(1, 24), torch.tensor([False])
     for name, fn in (("update", lambda: agent.update(batch)), ("plan", lambda: agent.planner.act(obs, first, True))):
-        fp32 = timed(fn, args.repeats)
+        fp32 = median_seconds(fn, args.repeats) * 1e3
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            bf16 = timed(fn, args.repeats)
+            bf16 = median_seconds(fn, args.repeats) * 1e3
         print(f"tdmpc2:proof_5m {name}: fp32 {fp32:.0f} ms, bf16 autocast {bf16:.0f} ms "
               f"({bf16 / fp32:.1f}x the fp32 time)")
 

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
-import time
 from typing import Any
 
 TDMPC2_SIZES = ["tdmpc2:1m", "tdmpc2:5m", "tdmpc2:19m", "tdmpc2:48m", "tdmpc2:317m"]
@@ -40,7 +38,8 @@ def measure(point: dict[str, Any], threads: int, repeats: int) -> dict[str, Any]
     """Median milliseconds of each op of ``point`` and the process's peak resident memory."""
     import torch
     from worldflux import create_world_model
-    from worldflux.types import Batch
+
+    from benchmarks.timing import median_seconds, random_batch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -53,8 +52,7 @@ def measure(point: dict[str, Any], threads: int, repeats: int) -> dict[str, Any]
         envs = point.get("envs", 1)
         agent = TDMPC2Agent(model, envs)
         b, t = model.config.batch_size, model.config.horizon + 1
-        batch = Batch(obs=torch.randn(b, t, 24), action=torch.rand(b, t, 6) * 2 - 1, reward=torch.randn(b, t),
-                      is_first=torch.zeros(b, t, dtype=torch.bool), is_terminal=torch.zeros(b, t, dtype=torch.bool))
+        batch = random_batch(torch.randn(b, t, 24), torch.rand(b, t, 6) * 2 - 1)
         obs, first = torch.randn(envs, 24), torch.zeros(envs, dtype=torch.bool)
         ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.planner.act(obs, first, True)}
     else:
@@ -64,18 +62,11 @@ def measure(point: dict[str, Any], threads: int, repeats: int) -> dict[str, Any]
         agent = DreamerAgent(model, 1)
         b, t = model.config.batch_size, model.config.batch_length
         action = torch.nn.functional.one_hot(torch.randint(0, 2, (b, t)), 2).float()
-        batch = Batch(obs=torch.randn(b, t, 4), action=action, reward=torch.randn(b, t),
-                      is_first=torch.zeros(b, t, dtype=torch.bool), is_terminal=torch.zeros(b, t, dtype=torch.bool))
+        batch = random_batch(torch.randn(b, t, 4), action)
         ops = {"train": lambda: agent.update(batch)}
     result: dict[str, Any] = {"parameters": model.num_parameters()}
     for op in point["ops"]:
-        ops[op]()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            ops[op]()
-            times.append(time.perf_counter() - start)
-        result[op] = statistics.median(times) * 1e3
+        result[op] = median_seconds(ops[op], repeats) * 1e3
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 

@@ -11,7 +11,6 @@ and prints the achieved fraction of it. Then repeats with torch.compile.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from typing import Callable
 
@@ -19,19 +18,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from worldflux import create_world_model
-from worldflux.types import Batch
 from worldflux_tdmpc2.agent import TDMPC2Agent
 
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median seconds of ``repeats`` calls after two warm-up calls."""
-    fn(), fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks.timing import median_seconds, random_batch
 
 
 def flops(fn: Callable[[], object]) -> int:
@@ -43,7 +32,7 @@ def flops(fn: Callable[[], object]) -> int:
 def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
     """Plain fp32 matmul FLOP/s of this machine with the current thread count."""
     a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n**3 / timed(lambda: a @ b, repeats)
+    return 2 * n**3 / median_seconds(lambda: a @ b, repeats, warmup=2)
 
 
 def main() -> None:
@@ -62,10 +51,7 @@ def main() -> None:
     obs = torch.randn(1, args.obs_dim)
     first = torch.tensor([False])
     t = c.horizon + 1
-    batch = Batch(obs=torch.randn(c.batch_size, t, args.obs_dim),
-                  action=torch.rand(c.batch_size, t, args.action_dim) * 2 - 1,
-                  reward=torch.randn(c.batch_size, t), is_first=torch.zeros(c.batch_size, t, dtype=torch.bool),
-                  is_terminal=torch.zeros(c.batch_size, t, dtype=torch.bool))
+    batch = random_batch(torch.randn(c.batch_size, t, args.obs_dim), torch.rand(c.batch_size, t, args.action_dim) * 2 - 1)
     plan = lambda: planner.act(obs, first, explore=True)  # noqa: E731
     update = lambda: agent.update(batch)  # noqa: E731
     rate = matmul_rate()
@@ -82,7 +68,7 @@ def main() -> None:
             model.policy_loss = torch.compile(model.policy_loss)
             plan(), update()
             print(f"torch.compile warm-up (planner value + update losses): {time.perf_counter() - start:.0f}s")
-        p, u = timed(plan, args.repeats), timed(update, args.repeats)
+        p, u = median_seconds(plan, args.repeats, warmup=2), median_seconds(update, args.repeats, warmup=2)
         rows.append((mode, p, u))
         print(f"{mode:9s} plan {p * 1e3:8.1f} ms  ({plan_flops / 1e9:.2f} GFLOP, "
               f"{plan_flops / p / rate:6.1%} of matmul rate)   update {u * 1e3:8.1f} ms  "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,8 @@ def native(config: dict[str, Any], batch: tuple[int, int]) -> tuple[int, Callabl
     model = create_world_model(config["preset"], **{k: v for k, v in config.items() if k != "preset"})
     agent = DreamerAgent(model, 1)
     image = len(config["obs_shape"]) == 3
-    space = type("Space", (), {"dtype": np.uint8 if image else np.float32,
-                               "shape": (*config["obs_shape"][1:], config["obs_shape"][0]) if image
-                               else tuple(config["obs_shape"])})
+    shape = (*config["obs_shape"][1:], config["obs_shape"][0]) if image else tuple(config["obs_shape"])
+    space = types.SimpleNamespace(dtype=np.uint8 if image else np.float32, shape=shape)  # official HWC layout
     inp = probe.make_inputs(config, {"obs": space}, batch, 0)
     obs = torch.from_numpy(inp["obs"][:, 1:])
     if image:
