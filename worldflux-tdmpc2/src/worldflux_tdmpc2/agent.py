@@ -35,6 +35,7 @@ class TDMPC2Agent:
                                                  {"params": rest}], lr=c.lr, fused=True)
         self.pi_optimizer = torch.optim.Adam(model.pi.parameters(), lr=c.lr, eps=1e-5, fused=True)
         self.planner = Planner(model, num_envs)
+        self.cuda_graphs = False  # set by compile() on a GPU
 
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
         return self.planner.act(obs.float(), is_first, explore)
@@ -45,6 +46,8 @@ class TDMPC2Agent:
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One official update: model step, then policy step on the detached rollout, then target Polyak."""
         m, c = self.model, self.model.config
+        if self.cuda_graphs:  # a new step: the graphs may now reuse the memory of the last step's outputs
+            torch.compiler.cudagraph_mark_step_begin()
         m.train()
         out = m.loss(batch)
         out.loss.backward()
@@ -61,7 +64,9 @@ class TDMPC2Agent:
         self.pi_optimizer.zero_grad(set_to_none=True)
         m.soft_update_targets()
         m.eval()
-        return {**out.metrics, **pi_metrics, "total_loss": out.loss.detach(), "grad_norm": grad_norm.detach()}
+        metrics = {**out.metrics, **pi_metrics, "total_loss": out.loss.detach(), "grad_norm": grad_norm.detach()}
+        # graph outputs are overwritten by the next replay; the caller keeps copies
+        return {k: v.clone() for k, v in metrics.items()} if self.cuda_graphs else metrics
 
     def state_dict(self) -> dict[str, Any]:
         return {"model_optimizer": self.model_optimizer.state_dict(),
@@ -73,5 +78,9 @@ class TDMPC2Agent:
         self.planner.prev_mean = state["plan_mean"]
 
     def compile(self) -> None:
-        self.model.loss = torch.compile(self.model.loss)  # type: ignore[method-assign]
-        self.planner.estimate_value = torch.compile(self.planner.estimate_value)  # type: ignore[method-assign]
+        """torch.compile the loss and the planner's value estimate; on a GPU with CUDA graphs, as officially."""
+        self.cuda_graphs = next(self.model.parameters()).is_cuda
+        mode = "reduce-overhead" if self.cuda_graphs else None
+        self.model.loss = torch.compile(self.model.loss, mode=mode)  # type: ignore[method-assign]
+        self.planner.estimate_value = torch.compile(  # type: ignore[method-assign]
+            self.planner.estimate_value, mode=mode)

@@ -150,4 +150,7 @@ class EnsembleMLP(nn.Module):
         return out.reshape(out.shape[0], *lead, out.shape[-1])
 
     def flat_params(self) -> list[torch.Tensor]:
-        return [*self.weights, *self.biases, *self.ln_weights, *self.ln_biases]
+        # indexed, not iterated: a ParameterList iterates through a generator, which torch.compile in torch 2.11
+        # cannot unpack (seen on a GPU machine); 2.13 can
+        groups = (self.weights, self.biases, self.ln_weights, self.ln_biases)
+        return [group[i] for group in groups for i in range(len(group))]
