@@ -1,11 +1,13 @@
-"""Whether bfloat16 pays on this CPU: the vector extensions torch sees, and fp32 against bf16 timings.
+"""Whether bfloat16 pays on this CPU (or GPU): what the hardware offers, and fp32 against bf16 timings.
 
 Prints the CPU's flags that matter (avx512*, amx*, avx2, fma), torch's CPU
 capability, a 512^3 matmul in fp32 and bf16, and one TD-MPC2 update and plan
 (``tdmpc2:proof_5m``, obs 24, action 6) in fp32 and under ``torch.autocast``
-with bfloat16, each the median of a few calls.
+with bfloat16, each the median of a few calls. On ``--device cuda`` the GPU
+is named instead of the CPU flags, and each timed call waits for the GPU.
 
     python -m benchmarks.precision --threads 2
+    python -m benchmarks.precision --device cuda
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from worldflux import create_world_model
 from worldflux_tdmpc2.agent import TDMPC2Agent
 
+from benchmarks.peers.alternate import device_name, synchronised
 from benchmarks.timing import median_seconds, random_batch
 
 
@@ -34,26 +37,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    capability = next((ln.strip() for ln in torch.__config__.show().splitlines() if "CPU capability" in ln), "?")
-    print(f"CPU flags: {cpu_flags()}; torch {torch.__version__}: {capability}; {args.threads} threads")
-    a, b = torch.randn(512, 512), torch.randn(512, 512)
-    fp32 = median_seconds(lambda: a @ b, 10) * 1e3
-    bf16 = median_seconds(lambda: a.bfloat16() @ b.bfloat16(), args.repeats) * 1e3
+    dev = args.device
+    wait = synchronised if dev == "cuda" else (lambda fn: fn)
+    if dev == "cuda":
+        print(f"{device_name(dev)}; {args.threads} CPU threads")
+    else:
+        capability = next((ln.strip() for ln in torch.__config__.show().splitlines() if "CPU capability" in ln), "?")
+        print(f"CPU flags: {cpu_flags()}; torch {torch.__version__}: {capability}; {args.threads} threads")
+    a, b = torch.randn(512, 512, device=dev), torch.randn(512, 512, device=dev)
+    fp32 = median_seconds(wait(lambda: a @ b), 10) * 1e3
+    bf16 = median_seconds(wait(lambda: a.bfloat16() @ b.bfloat16()), args.repeats) * 1e3
     print(f"matmul 512^3: fp32 {fp32:.2f} ms, bf16 {bf16:.2f} ms ({bf16 / fp32:.1f}x the fp32 time)")
     torch.manual_seed(0)
-    model = create_world_model("tdmpc2:proof_5m", obs_shape=(24,), action_dim=6)
+    model = create_world_model("tdmpc2:proof_5m", obs_shape=(24,), action_dim=6, device=dev)
     agent = TDMPC2Agent(model, 1)
     c = model.config
     n, t = c.batch_size, c.horizon + 1
-    batch = random_batch(torch.randn(n, t, 24), torch.rand(n, t, 6) * 2 - 1)
-    obs, first = torch.randn(1, 24), torch.tensor([False])
+    batch = random_batch(torch.randn(n, t, 24), torch.rand(n, t, 6) * 2 - 1).to(dev)
+    obs, first = torch.randn(1, 24, device=dev), torch.tensor([False], device=dev)
     for name, fn in (("update", lambda: agent.update(batch)), ("plan", lambda: agent.planner.act(obs, first, True))):
-        fp32 = median_seconds(fn, args.repeats) * 1e3
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            bf16 = median_seconds(fn, args.repeats) * 1e3
-        print(f"tdmpc2:proof_5m {name}: fp32 {fp32:.0f} ms, bf16 autocast {bf16:.0f} ms "
+        fp32 = median_seconds(wait(fn), args.repeats) * 1e3
+        with torch.autocast(dev, dtype=torch.bfloat16):
+            bf16 = median_seconds(wait(fn), args.repeats) * 1e3
+        print(f"tdmpc2:proof_5m {name}: fp32 {fp32:.1f} ms, bf16 autocast {bf16:.1f} ms "
               f"({bf16 / fp32:.1f}x the fp32 time)")
 
 

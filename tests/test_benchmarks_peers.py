@@ -93,3 +93,13 @@ def test_a_missing_official_environment_is_named():
                          env=env, timeout=120)
     assert out.returncode == 1 and "--python (or WORLDFLUX_TDMPC2_PYTHON)" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_gpu_scaling_goes_on_to_the_largest_dreamer_size_and_names_the_device():
+    from benchmarks.peers.alternate import device_name
+    from benchmarks.scaling import points
+
+    sizes = {device: [p["preset"] for p in points(device) if p["ops"] == ["train"] and "batch_size" not in p]
+             for device in ("cpu", "cuda")}
+    assert sizes["cpu"][-1] == "dreamerv3:size50m" and sizes["cuda"][-1] == "dreamerv3:size400m"
+    assert device_name("cpu").startswith("CPU: ")

@@ -40,6 +40,29 @@ def protocol_pipe() -> TextIO:
     return proto
 
 
+def device_name(device: str) -> str:
+    """What the timings ran on, for the report: the GPU's name, or the CPU's."""
+    if device == "cuda":
+        import torch
+
+        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
+    cpuinfo = Path("/proc/cpuinfo")
+    model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+                  if ln.startswith("model name")), "?") if cpuinfo.exists() else "?"
+    return f"CPU: {model}"
+
+
+def synchronised(fn: Callable[[], Any]) -> Callable[[], None]:
+    """``fn`` followed by waiting for the GPU, so that a timed call includes the work it queued there."""
+    import torch
+
+    def call() -> None:
+        fn()
+        torch.cuda.synchronize()
+
+    return call
+
+
 def worker_loop(proto: TextIO, info: dict[str, Any], ops: dict[str, Callable[[], Any]]) -> None:
     """Report ``info``, then time the requested ops until stdin closes."""
     proto.write(json.dumps(info) + "\n")

@@ -10,6 +10,7 @@ is one whole training update on a batch of ``batch_size x batch_length`` steps
 
     python -m benchmarks.peers.dreamerv3 --rounds 6 --reps 2
     python -m benchmarks.peers.dreamerv3 --obs 3 64 64 --action-dim 6    # from pixels
+    python -m benchmarks.peers.dreamerv3 --device cuda --precision bf16  # on a GPU, as officially run there
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from worldflux.building import build_config
 from worldflux.config import config_to_dict
 from worldflux.state import catalog
 
-from benchmarks.peers.alternate import Side, alternate, report
+from benchmarks.peers.alternate import Side, alternate, device_name, report
 
 WORKER = Path(__file__).with_name("dreamerv3_worker.py")
 
@@ -43,6 +44,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (native side)")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: official compute_dtype bfloat16, native torch.autocast")
     args = parser.parse_args()
     if not args.python or not args.checkout:
         raise SystemExit("Name the official environment: --python (or WORLDFLUX_DREAMERV3_PYTHON) and --checkout "
@@ -54,7 +58,8 @@ def main() -> None:
         overrides[field] = json.loads(value)
     preset = catalog().resolve(args.preset)
     config = {**config_to_dict(build_config(preset, overrides)), "preset": preset.name}
-    common = ["--config", json.dumps(config), "--threads", str(args.threads)]
+    common = ["--config", json.dumps(config), "--threads", str(args.threads), "--device", args.device,
+              "--precision", args.precision]
     load = os.getloadavg()
     sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
              Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])]
@@ -62,7 +67,8 @@ def main() -> None:
     print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {tuple(args.obs)}, "
           f"{'continuous' if args.continuous else 'discrete'} action {args.action_dim}; batch "
           f"{config['batch_size']} x {config['batch_length']}, imagination {config['imag_horizon']}")
-    print(f"native {args.threads} torch threads, official JAX on all cores; {args.rounds} rounds x {args.reps} "
+    print(f"{device_name(args.device)}, {args.precision}; native {args.threads} torch threads, official JAX on all "
+          f"cores; {args.rounds} rounds x {args.reps} "
           f"calls per side; warm-up native {sides[0].info['warmup_s']:.1f} s, official (jit) "
           f"{sides[1].info['warmup_s']:.1f} s")
     report(medians, "native", "official", ["train"])

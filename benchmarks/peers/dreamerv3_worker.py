@@ -4,7 +4,9 @@
 ``--checkout``) through the parity probe's ``build_agent`` (float32 on the CPU,
 the config's architecture) and times its jitted ``Agent.train``: replay
 context, world-model, actor and critic losses, one LaProp step, slow critic.
-``--side native`` times ``DreamerAgent.update``, the same step. Both take the
+``--side native`` times ``DreamerAgent.update``, the same step. ``--device
+cuda`` runs both on the GPU (each timed call waits for it), and ``--precision
+bf16`` computes in bfloat16 (official ``compute_dtype``, native ``torch.autocast``). Both take the
 probe's fixed batch of ``B x T`` steps after a context step. It speaks the
 protocol of ``alternate.py`` with the op ``train``. Imports neither worldflux
 nor torch at the top: the official environment has neither.
@@ -27,18 +29,20 @@ PROBE = "worldflux-dreamer/src/worldflux_dreamer/parity_probe.py"
 TRAINED = ("enc", "dyn", "dec", "rew", "con", "pol", "val")  # the official modules its optimiser updates
 
 
-def official(config: dict[str, Any], checkout: Path, batch: tuple[int, int]) -> tuple[int, Callable[[], Any]]:
+def official(config: dict[str, Any], checkout: Path, batch: tuple[int, int], device: str,
+             precision: str) -> tuple[int, Callable[[], Any]]:
     import os
     import sys
 
     sys.path[:0] = [str(checkout)]
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ.setdefault("JAX_PLATFORMS", device)
     import jax
 
     probe = alternate.by_path("dreamerv3_parity_probe", PROBE)
     request = {"config": config, "seed": 0}
     keys = (probe.OBS_KEY[len(config["obs_shape"]) == 3], probe.ACT_KEY)
-    agent, obs_space = probe.build_agent(checkout, request, batch, keys)
+    agent, obs_space = probe.build_agent(checkout, request, batch, keys, platform=device,
+                                         compute_dtype={"fp32": "float32", "bf16": "bfloat16"}[precision])
     inp = probe.make_inputs(config, obs_space, batch, 0)
     b, t = batch
     data = {inp.pop("obs_key"): inp["obs"], keys[1]: inp["action"], "reward": inp["reward"],
@@ -58,7 +62,8 @@ def official(config: dict[str, Any], checkout: Path, batch: tuple[int, int]) -> 
     return parameters, train
 
 
-def native(config: dict[str, Any], batch: tuple[int, int]) -> tuple[int, Callable[[], Any]]:
+def native(config: dict[str, Any], batch: tuple[int, int], device: str,
+           precision: str) -> tuple[int, Callable[[], Any]]:
     import torch
     from worldflux import create_world_model
     from worldflux.types import Batch
@@ -66,7 +71,8 @@ def native(config: dict[str, Any], batch: tuple[int, int]) -> tuple[int, Callabl
 
     probe = alternate.by_path("dreamerv3_parity_probe", PROBE)
     torch.manual_seed(0)
-    model = create_world_model(config["preset"], **{k: v for k, v in config.items() if k != "preset"})
+    model = create_world_model(config["preset"], device=device,
+                               **{k: v for k, v in config.items() if k != "preset"})
     agent = DreamerAgent(model, 1)
     image = len(config["obs_shape"]) == 3
     shape = (*config["obs_shape"][1:], config["obs_shape"][0]) if image else tuple(config["obs_shape"])
@@ -82,8 +88,15 @@ def native(config: dict[str, Any], batch: tuple[int, int]) -> tuple[int, Callabl
                  is_first=torch.from_numpy(inp["is_first"][:, 1:]),
                  is_terminal=torch.from_numpy(inp["is_terminal"][:, 1:]),
                  context={"deter": torch.from_numpy(inp["context_deter"]),
-                          "stoch": torch.from_numpy(inp["context_stoch"]), "action": action[:, 0]})
-    return model.num_parameters(), lambda: agent.update(data)
+                          "stoch": torch.from_numpy(inp["context_stoch"]), "action": action[:, 0]}).to(device)
+
+    def train() -> None:
+        with torch.autocast(device, torch.bfloat16, enabled=precision == "bf16"):
+            agent.update(data)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    return model.num_parameters(), train
 
 
 def main() -> None:
@@ -92,18 +105,20 @@ def main() -> None:
     parser.add_argument("--config", required=True, help="JSON: the native DreamerV3Config fields (and 'preset')")
     parser.add_argument("--checkout", type=Path, help="danijar/dreamerv3 checkout (official side)")
     parser.add_argument("--threads", type=int, required=True, help="torch threads (native side)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = parser.parse_args()
     proto = alternate.protocol_pipe()
     config = json.loads(args.config)
     batch = (config["batch_size"], config["batch_length"])
     start = time.perf_counter()
     if args.side == "official":
-        parameters, train = official(config, args.checkout, batch)
+        parameters, train = official(config, args.checkout, batch, args.device, args.precision)
     else:
         import torch
 
         torch.set_num_threads(args.threads)
-        parameters, train = native(config, batch)
+        parameters, train = native(config, batch, args.device, args.precision)
     train(), train()  # warm-up: the official step compiles here
     alternate.worker_loop(proto, {"parameters": parameters, "warmup_s": time.perf_counter() - start},
                           {"train": train})

@@ -11,6 +11,7 @@ swapped every round; the figures are medians over all rounds.
 
     python -m benchmarks.peers.tdmpc2 --rounds 8 --reps 3
     python -m benchmarks.peers.tdmpc2 --compile     # torch.compile on both sides
+    python -m benchmarks.peers.tdmpc2 --device cuda --compile   # on a GPU: with CUDA graphs on both sides
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from worldflux.building import build_config
 from worldflux.config import config_to_dict
 from worldflux.state import catalog
 
-from benchmarks.peers.alternate import Side, alternate, report
+from benchmarks.peers.alternate import Side, alternate, device_name, report
 
 WORKER = Path(__file__).with_name("tdmpc2_worker.py")
 
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
     if not args.python or not args.checkout:
         raise SystemExit("Name the official environment: --python (or WORLDFLUX_TDMPC2_PYTHON) and --checkout "
@@ -54,12 +56,14 @@ def main() -> None:
         overrides[field] = json.loads(value)
     preset = catalog().resolve(args.preset)
     config = {**config_to_dict(build_config(preset, overrides)), "preset": preset.name}
-    common = ["--config", json.dumps(config), "--threads", str(args.threads)] + (["--compile"] if args.compile else [])
+    common = (["--config", json.dumps(config), "--threads", str(args.threads), "--device", args.device]
+              + (["--compile"] if args.compile else []))
     load = os.getloadavg()
     sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
              Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])]
     medians = alternate(sides, ["update", "plan"], args.rounds, args.reps)
     mode = "compiled (torch.compile on both sides)" if args.compile else "eager"
+    mode += f" on {device_name(args.device)}"
     print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {args.obs_dim}, action "
           f"{args.action_dim}; batch {config['batch_size']}, horizon {config['horizon']}; MPPI "
           f"{config['iterations']} x {config['num_samples']} ({config['num_pi_trajs']} policy trajectories)")

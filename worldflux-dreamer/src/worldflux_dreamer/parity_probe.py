@@ -77,10 +77,13 @@ def official_overrides(c: dict) -> dict:
     return out
 
 
-def build_agent(checkout: Path, request: dict, batch: tuple[int, int], keys: tuple[str, str]):
-    """The official agent for the request's config, float32 on the CPU, with the request's seed.
+def build_agent(checkout: Path, request: dict, batch: tuple[int, int], keys: tuple[str, str],
+                platform: str = "cpu", compute_dtype: str = "float32"):
+    """The official agent for the request's config, float32 on the CPU unless told, with the request's seed.
 
-    ``keys`` names the observation and the action (they appear in parameter names).
+    ``keys`` names the observation and the action (they appear in parameter names);
+    ``platform`` and ``compute_dtype`` are the official ``jax.*`` settings (the speed
+    benchmark runs it on ``cuda`` in ``bfloat16``, the official default there).
     """
     import elements
     import ruamel.yaml as yaml
@@ -105,7 +108,7 @@ def build_agent(checkout: Path, request: dict, batch: tuple[int, int], keys: tup
         act_space = {act_key: elements.Space(np.int32, (), 0, c["action_dim"])}
     else:
         act_space = {act_key: elements.Space(np.float32, (c["action_dim"],), -1, 1)}
-    jaxcfg = dict(config.jax, platform="cpu", compute_dtype="float32", prealloc=False, precompile=False,
+    jaxcfg = dict(config.jax, platform=platform, compute_dtype=compute_dtype, prealloc=False, precompile=False,
                   policy_devices=[0], train_devices=[0])
     b, t = batch
     agent = Agent(obs_space, act_space, elements.Config(

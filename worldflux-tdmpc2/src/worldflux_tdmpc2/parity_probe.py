@@ -29,6 +29,10 @@ that a different checkout stops the probe instead of being probed wrongly:
   already made; with tensordict >= 0.9 the move fails on the meta-device
   placeholders the official ``Ensemble`` keeps.
 
+On a GPU (``load_official(checkout, cuda=True)``, used by the speed benchmark)
+only the last edit is made, and the agent must be built under
+``torch.device('cuda:0')`` so that the world model is made there directly.
+
 Everything else runs as written. Random draws are recorded while the official
 code runs: ``torch.randn``, ``torch.randn_like``, ``torch.randperm`` and
 ``Tensor.exponential_`` are wrapped to keep their results (in call order), and
@@ -72,6 +76,7 @@ EDITS = {  # file -> [(old, new, expected count)]
                   ("WorldModel(cfg).to(self.device)", "WorldModel(cfg)", 1)],
     "common/scale.py": [("'cuda:0'", "'cpu'", 2)],
 }
+CUDA_EDITS = {"tdmpc2.py": [("WorldModel(cfg).to(self.device)", "WorldModel(cfg)", 1)], "common/scale.py": []}
 SAVE_MAX_PARAMS = 20_000_000  # the official .pt is written for models up to this size unless the request says
 YAML_INTS = ("log_std_min", "log_std_max", "vmin", "vmax", "max_std", "grad_clip_norm", "consistency_coef",
              "termination_coef", "discount_denom")
@@ -96,16 +101,17 @@ def _edited_module(name: str, path: Path, edits: list[tuple[str, str, int]]) -> 
     return module
 
 
-def load_official(checkout: Path) -> types.ModuleType:
-    """The official ``tdmpc2`` module, edited in memory as the module docstring says."""
+def load_official(checkout: Path, cuda: bool = False) -> types.ModuleType:
+    """The official ``tdmpc2`` module, edited in memory as the module docstring says (for a GPU if ``cuda``)."""
     root = checkout / "tdmpc2"
     if not (root / "tdmpc2.py").is_file():
         raise SystemExit(f"{checkout} is not a nicklashansen/tdmpc2 checkout: {root / 'tdmpc2.py'} is missing.")
     sys.path.insert(0, str(root))
     import common  # noqa: F401  (the package must exist before its edited submodule)
 
-    _edited_module("common.scale", root / "common" / "scale.py", EDITS["common/scale.py"])
-    return _edited_module("tdmpc2", root / "tdmpc2.py", EDITS["tdmpc2.py"])
+    edits = CUDA_EDITS if cuda else EDITS
+    _edited_module("common.scale", root / "common" / "scale.py", edits["common/scale.py"])
+    return _edited_module("tdmpc2", root / "tdmpc2.py", edits["tdmpc2.py"])
 
 
 class Cfg(types.SimpleNamespace):
