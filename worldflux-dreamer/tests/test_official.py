@@ -99,6 +99,37 @@ def test_the_name_table_covers_every_official_parameter(name):
     assert {o for o, _ in name_map(config, meta["obs_key"], meta["act_key"]).values()} == official
 
 
+def test_the_name_table_covers_every_official_parameter_of_a_dict_observation():
+    meta, arrays = load_fixture(FIXTURES / "dict_codec")
+    from worldflux.config import make_config
+    from worldflux_dreamer.config import DreamerV3Config
+
+    config = make_config(DreamerV3Config, meta["request"]["config"])
+    official = {k[len("param/"):] for k in arrays if k.startswith("param/")}
+    assert {o for o, _ in name_map(config).values()} == official
+
+
+def test_a_dict_observation_checkpoint_converts_exports_and_reproduces_the_official_encoder(tmp_path):
+    """An official agent on an image plus two vectors (the codec fixture's weights) as agent.pkl, no config.yaml."""
+    _, arrays = load_fixture(FIXTURES / "dict_codec")
+    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    pkl = _write_checkpoint(tmp_path / "ckpt" / "20260101T000000", params)
+    model = create_world_model(convert(pkl, tmp_path / "model", stoch="4"))
+    c = model.config
+    assert c.obs_space == {"image": (3, 16, 16), "position": (3,), "velocity": (2,)}
+    assert (c.obs_shape, c.enc_layers, c.dec_layers, c.units) == ((3, 16, 16), 3, 3, 32)
+    assert [c.cnn_depth * m for m in c.cnn_mults] == [8, 16]  # the stages' depths (4 x (2, 4) = 8 x (1, 2))
+    obs = {k[len("input/obs/"):]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("input/obs/")}
+    obs["image"] = obs["image"].permute(0, 1, 4, 2, 3)
+    with torch.no_grad():
+        embed = model.encoder(obs)
+    np.testing.assert_allclose(embed.numpy(), arrays["out/tokens"], rtol=0, atol=1e-5)
+    back = to_official(model)
+    assert back.keys() == params.keys()
+    for key in params:
+        np.testing.assert_array_equal(back[key], params[key])
+
+
 def test_shapes_alone_need_the_number_of_latents(tmp_path):
     """Without config.yaml the sizes come from the shapes; 4 latents x 4 classes cannot be told from 1 x 16."""
     pkl = tmp_path / "ckpt" / "stamp" / "agent.pkl"

@@ -35,7 +35,7 @@ def probe(source: Path, out: Path, python: str, checkout: str) -> Path:
 
 
 def test_the_fixtures_cover_images_vectors_and_a_trained_checkpoint():
-    assert set(NAMES) >= {"image_discrete", "vector_continuous", "cartpole_trained"}
+    assert set(NAMES) >= {"image_discrete", "vector_continuous", "cartpole_trained", "dict_codec"}
     for name in NAMES:
         size = sum(f.stat().st_size for f in (FIXTURES / name).rglob("*") if f.is_file())
         assert size < 800_000, (name, size)
@@ -59,6 +59,10 @@ def test_fixture_replays_natively_within_tolerance(name):
     failed = [r for r in rows if not r.ok]
     assert not failed, "\n".join(" | ".join(cells) for cells in format_rows(failed))
     quantities = " ".join(r.quantity for r in rows)
+    if name == "dict_codec":  # encoder and decoder of an image plus vectors, part by part
+        assert quantities.split(" decoder output: ")[1:] == ["image", "position", "velocity"]
+        assert quantities.startswith("encoder embedding")
+        return
     for needed in ("encoder embedding", "posterior deter", "observe step", "imagine step", "decoder output",
                    "reward prediction", "continue probability", "critic value", "actor", "loss/repval",
                    "loss (total)", "params after update: dyn", "params after update: slowval", "update / lr: pol"):

@@ -10,6 +10,11 @@ the native state dict (:func:`name_map`) and saves the model.
 Layouts: official dense kernels are ``[in, out]`` (native ``[out, in]``), conv
 kernels HWIO (native OIHW), block-linear kernels ``[blocks, in/blocks,
 out/blocks]`` in both. The optimiser state (``opt/...``) is not converted.
+
+A run on dict observations (an image and vectors, e.g. DMC pixels with
+proprioception) converts to a model with ``obs_space``: the vectors' names and
+widths come from the decoder's heads (``dec/vec/NAME``), the image is called
+``image`` as the official environments call it.
 """
 
 from __future__ import annotations
@@ -72,13 +77,15 @@ def name_map(c: DreamerV3Config, obs_key: str = "image", act_key: str = "action"
             dense(f"{native}.{2 * i}", f"{official}/{linear.format(i)}")
             norm(f"{native}.{2 * i + 1}", f"{official}/{normed.format(i)}")
 
-    # encoder
+    # encoder (a dict observation: the CNN for its image, the official vector MLP for its vectors)
     if is_image(c.obs_shape):
         for i in range(len(c.cnn_mults)):  # [Conv2d, MaxPool2d, NormAct] per stage
             dense(f"encoder.net.{3 * i}", f"enc/cnn{i}", CONV)
             norm(f"encoder.net.{3 * i + 2}", f"enc/cnn{i}norm")
     else:
         mlp("encoder.net", "enc", c.enc_layers, "mlp{}", "mlp{}norm")
+    if c.vector_keys:
+        mlp("encoder.vectors", "enc", c.enc_layers, "mlp{}", "mlp{}norm")
     # RSSM
     for j in range(3):
         dense(f"rssm.dynin.{j}.0", f"dyn/dynin{j}")
@@ -106,6 +113,10 @@ def name_map(c: DreamerV3Config, obs_key: str = "image", act_key: str = "action"
     else:
         mlp("decoder.net.0", "dec/mlp", c.dec_layers)
         dense("decoder.net.1", f"dec/vec/{obs_key}/pred")
+    if c.vector_keys:  # one MLP for all vectors, a linear head per vector
+        mlp("decoder.vectors", "dec/mlp", c.dec_layers)
+        for j, key in enumerate(c.vector_keys):
+            dense(f"decoder.heads.{j}", f"dec/vec/{key}/pred")
     # heads
     for native, official, layers, out in (("reward_head", "rew", c.reward_layers, "logits"),
                                           ("cont_head", "con", c.cont_layers, "logit"),
@@ -128,14 +139,16 @@ DERIVED = ("retnorm.quantiles",)  # native buffers set from the config, with no 
 
 
 def io_keys(params: Mapping[str, Any]) -> tuple[str, str]:
-    """The official observation and action names found in the parameter names (vector decoder, actor)."""
+    """The official names of a single observation (its vector decoder; else ``image``) and of the action.
+
+    A dict observation's vector names come from the config (``obs_space``), not from here.
+    """
     obs = sorted({k.split("/")[2] for k in params if k.startswith("dec/vec/")})
     act = sorted({k.split("/")[2] for k in params if k.startswith("pol/head/")})
-    if len(obs) > 1 or len(act) > 1:
-        raise CheckpointMismatchError(
-            f"The checkpoint decodes observations {obs} and acts with {act}; the native DreamerV3 takes one "
-            f"observation and one action. Convert a run with one of each.")
-    return (obs[0] if obs else "image"), (act[0] if act else "action")
+    if len(act) > 1:
+        raise CheckpointMismatchError(f"The checkpoint acts with {act}; the native DreamerV3 takes one action. "
+                                      f"Convert a run with one action space.")
+    return (obs[0] if len(obs) == 1 else "image"), (act[0] if act else "action")
 
 
 def to_state_dict(params: Mapping[str, Any], model: DreamerV3) -> dict[str, torch.Tensor]:
@@ -407,6 +420,11 @@ def infer_config(params: Mapping[str, Any], settings: Mapping[str, Any] | None =
         raise WorldFluxError("The reward and value heads have different numbers of bins; the native model has one.")
 
     embed = _shape(params, "dyn/obs0/kernel" if values["obs_layers"] else "dyn/obslogit/kernel")[0] - deter
+    vectors = {k.split("/")[2]: _shape(params, k)[1] for k in sorted(params)
+               if k.startswith("dec/vec/") and k.endswith("/pred/kernel")}
+    dict_obs = "enc/cnn0/kernel" in params and bool(vectors)  # an image and vectors: the vector MLP's output first
+    if dict_obs:
+        embed -= values["units"] if values["enc_layers"] else sum(vectors.values())
     if "enc/cnn0/kernel" in params:
         depths = [_shape(params, f"enc/cnn{i}/kernel")[3] for i in range(_count(params, "enc/cnn{}/kernel"))]
         depth = math.gcd(*depths)
@@ -421,6 +439,8 @@ def infer_config(params: Mapping[str, Any], settings: Mapping[str, Any] | None =
     else:
         shape = (_shape(params, "enc/mlp0/kernel")[0] if values["enc_layers"] else embed,)
     values["obs_shape"] = _parse_shape(options["obs_shape"]) if "obs_shape" in options else shape
+    if dict_obs:  # the official image key is not in the parameter names; its envs call it "image"
+        values["obs_space"] = {"image": values["obs_shape"], **{k: (d,) for k, d in vectors.items()}}
     unknown = set(options) - {"obs_shape", "action_dim", "discrete", "stoch"}
     if unknown:
         raise WorldFluxError(f"Unknown option(s) {sorted(unknown)}; official-dreamerv3 takes obs_shape, action_dim, "

@@ -139,8 +139,24 @@ def compare(fixture: Path) -> list[ParityRow]:
     config = make_config(DreamerV3Config, meta["request"]["config"])
     params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     model = load_official(params, config).float()
+    if meta["request"].get("mode") == "codec":
+        return codec_rows(model, arrays)
     batch, draws = native_inputs(config, arrays)
     return component_rows(model, batch, arrays, draws) + training_rows(model, batch, meta, arrays, draws)
+
+
+@torch.no_grad()
+def codec_rows(model: DreamerV3, arrays: dict[str, np.ndarray]) -> list[ParityRow]:
+    """Encoder and decoder of a dict observation (a ``"codec"`` fixture), part by part."""
+    c = model.config
+    model.eval()
+    obs = {k[len("input/obs/"):]: _t(v) for k, v in arrays.items() if k.startswith("input/obs/")}
+    obs[c.image_key] = obs[c.image_key].permute(0, 1, 4, 2, 3)  # official HWC -> native CHW
+    rows = [compare_arrays("encoder embedding", arrays["out/tokens"], model.encoder(obs))]
+    recon = model.decoder(_t(arrays["input/deter"]), _t(arrays["input/stoch"]))
+    recon[c.image_key] = recon[c.image_key].permute(0, 1, 3, 4, 2)
+    rows += [compare_arrays(f"decoder output: {k}", arrays[f"out/recon/{k}"], recon[k]) for k in sorted(recon)]
+    return rows
 
 
 def native_inputs(c: DreamerV3Config, arrays: dict[str, np.ndarray]) -> tuple[Batch, dict[str, list[torch.Tensor]]]:

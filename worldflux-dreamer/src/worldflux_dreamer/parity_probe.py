@@ -21,6 +21,13 @@ replay context, the context latent), ``draw/*`` (every sample the official
 code drew: posterior and prior latents as one-hots, actor actions) and
 ``out/*`` (official outputs; image reconstructions of the first step only). ``OUT/fixture.json`` holds the request, the
 scalar losses and provenance (commit, jax version, time).
+
+``"mode": "codec"`` with a config whose ``obs_space`` names an image and
+vectors (a dict observation) records only the encoder and decoder, which are
+what such an observation changes: ``param/NAME``, ``input/obs/KEY``,
+``input/deter`` and ``input/stoch`` (a latent), ``out/tokens`` (the encoder's
+embedding of the observation) and ``out/recon/KEY`` (the decoder's prediction
+of each part from the latent).
 """
 
 from __future__ import annotations
@@ -98,12 +105,12 @@ def build_agent(checkout: Path, request: dict, batch: tuple[int, int], keys: tup
             node = node[part]
         node[leaf] = value
     config = elements.Config(defaults)
-    image = len(c["obs_shape"]) == 3
-    shape = tuple(c["obs_shape"][1:]) + (c["obs_shape"][0],) if image else tuple(c["obs_shape"])
     obs_key, act_key = keys
-    obs_space = {obs_key: elements.Space(np.uint8 if image else np.float32, shape),
-                 "reward": elements.Space(np.float32), "is_first": elements.Space(bool),
-                 "is_last": elements.Space(bool), "is_terminal": elements.Space(bool)}
+    parts = c.get("obs_space") or {obs_key: c["obs_shape"]}  # official layout: images (H, W, C) uint8
+    obs_space = {k: elements.Space(np.uint8, (*v[1:], v[0])) if len(v) == 3 else elements.Space(np.float32, tuple(v))
+                 for k, v in parts.items()}
+    obs_space.update({"reward": elements.Space(np.float32), "is_first": elements.Space(bool),
+                      "is_last": elements.Space(bool), "is_terminal": elements.Space(bool)})
     if c["discrete_actions"]:
         act_space = {act_key: elements.Space(np.int32, (), 0, c["action_dim"])}
     else:
@@ -118,20 +125,23 @@ def build_agent(checkout: Path, request: dict, batch: tuple[int, int], keys: tup
     return agent, obs_space
 
 
+def random_obs(space, lead: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Observations of ``space``: images as 4x4 blocks of random pixels (a small fixture file), vectors normal x 2."""
+    if space.dtype == np.uint8:
+        h, w, ch = space.shape
+        block = 4 if h % 4 == 0 and w % 4 == 0 else 1
+        obs = rng.integers(0, 256, (*lead, h // block, w // block, ch), dtype=np.uint8)
+        return obs.repeat(block, len(lead)).repeat(block, len(lead) + 1)
+    return (rng.normal(size=(*lead, *space.shape)) * 2).astype(np.float32)
+
+
 def make_inputs(c: dict, obs_space: dict, batch: tuple[int, int], seed: int) -> dict:
     """A fixed batch of T+1 steps (step 0 is the replay context) with resets, terminals and a context latent."""
     rng = np.random.default_rng(seed + 1)
     b, t = batch
     steps = t + 1
     key = next(k for k in obs_space if k not in ("reward", "is_first", "is_last", "is_terminal"))
-    space = obs_space[key]
-    if space.dtype == np.uint8:  # 4x4 blocks of random pixels: a small fixture file
-        h, w, ch = space.shape
-        block = 4 if h % 4 == 0 and w % 4 == 0 else 1
-        obs = rng.integers(0, 256, (b, steps, h // block, w // block, ch), dtype=np.uint8)
-        obs = obs.repeat(block, 2).repeat(block, 3)
-    else:
-        obs = (rng.normal(size=(b, steps, *space.shape)) * 2).astype(np.float32)
+    obs = random_obs(obs_space[key], (b, steps), rng)
     if c["discrete_actions"]:
         action = rng.integers(0, c["action_dim"], (b, steps)).astype(np.int32)
     else:
@@ -314,6 +324,48 @@ def run(checkout: Path, request: dict, out: Path, base: Path = Path(".")) -> Non
     (out / "fixture.json").write_text(json.dumps(fixture, indent=2) + "\n")
 
 
+def run_codec(checkout: Path, request: dict, out: Path) -> None:
+    """Write the encoder and decoder fixture (``"mode": "codec"``) of ``request`` into ``out``."""
+    started = time.time()
+    sys.path[:0] = [str(checkout)]
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+    import ninjax as nj
+
+    c = request["config"]
+    seed = int(request.get("seed", 0))
+    agent, obs_space = build_agent(checkout, request, BATCH, (OBS_KEY[len(c["obs_shape"]) == 3], ACT_KEY))
+    weights = {k: np.asarray(jax.device_get(v)) for k, v in agent.params.items()
+               if not k.startswith(("opt/", "slowval_count/"))}
+    rng = np.random.default_rng(seed + 1)
+    lead = (2, 3)
+    obs = {k: random_obs(obs_space[k], lead, rng) for k in c["obs_space"]}
+    deter = (rng.normal(size=(*lead, c["deter_dim"])) * 0.5).astype(np.float32)
+    stoch = np.eye(c["stoch_classes"], dtype=np.float32)[rng.integers(0, c["stoch_classes"],
+                                                                      (*lead, c["stoch_discrete"]))]
+    reset = np.zeros(lead, bool)
+    model = agent.model
+    jax.config.update("jax_transfer_guard", "allow")
+
+    def codec(obs, feat, reset):
+        tokens = model.enc({}, obs, reset, False)[2]
+        recon = model.dec({}, feat, reset, False)[2]
+        return {"tokens": tokens, **{f"recon/{k}": v.pred() for k, v in recon.items()}}
+
+    outs = nj.pure(codec)(dict(agent.params), obs, {"deter": deter, "stoch": stoch}, reset,
+                          seed=np.array([seed, 0], np.uint32))[1]
+    arrays = {**{f"param/{k}": v for k, v in weights.items()}, **{f"input/obs/{k}": v for k, v in obs.items()},
+              "input/deter": deter, "input/stoch": stoch, **{f"out/{k}": np.asarray(v) for k, v in outs.items()}}
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "arrays.npz", **arrays)
+    fixture = {"request": request, "official": "danijar/dreamerv3", "commit": commit_of(checkout),
+               "code_sha256": code_hash(checkout), "jax": jax.__version__, "numpy": np.__version__,
+               "python": platform.python_version(), "compute_dtype": "float32", "platform": "cpu",
+               "seconds": round(time.time() - started, 1),
+               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (out / "fixture.json").write_text(json.dumps(fixture, indent=2) + "\n")
+
+
 def commit_of(checkout: Path) -> str | None:
     """The checkout's git commit, or None where it is not a git checkout."""
     try:
@@ -339,7 +391,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--request", required=True, type=Path, help="request.json")
     parser.add_argument("--out", required=True, type=Path, help="directory for fixture.json and arrays.npz")
     args = parser.parse_args(argv)
-    run(args.checkout.resolve(), json.loads(args.request.read_text()), args.out, args.request.resolve().parent)
+    request = json.loads(args.request.read_text())
+    if request.get("mode") == "codec":
+        run_codec(args.checkout.resolve(), request, args.out)
+    else:
+        run(args.checkout.resolve(), request, args.out, args.request.resolve().parent)
 
 
 if __name__ == "__main__":
