@@ -87,6 +87,26 @@ def test_live_comparison_with_the_official_code(module, env):
     assert "parameters on both sides" in out.stdout and "x the official speed" in out.stdout
 
 
+def test_live_comparison_with_sheeprl():
+    if not os.environ.get("WORLDFLUX_SHEEPRL_PYTHON"):
+        pytest.skip("live: set WORLDFLUX_SHEEPRL_PYTHON (an environment with sheeprl 0.8) to run it")
+    out = subprocess.run([sys.executable, "-m", "benchmarks.peers.dreamerv3", "--peer", "sheeprl", "--preset",
+                          "dreamer:ci", "--rounds", "1", "--reps", "1", "--threads", "1", "--set", "batch_size=2",
+                          "--set", "batch_length=4"], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "parameters on both sides" in out.stdout and "x the sheeprl speed" in out.stdout
+
+
+def test_a_missing_sheeprl_environment_and_a_gpu_for_it_are_refused_with_what_to_do():
+    env = {k: v for k, v in os.environ.items() if k != "WORLDFLUX_SHEEPRL_PYTHON"}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "benchmarks.peers.dreamerv3", "--peer", "sheeprl",  # noqa: E731
+                                        *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    out = run()
+    assert out.returncode == 1 and "--sheeprl-python (or WORLDFLUX_SHEEPRL_PYTHON)" in out.stderr
+    out = run("--sheeprl-python", sys.executable, "--device", "cuda")
+    assert out.returncode == 1 and "CPU in fp32 only" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_a_missing_official_environment_is_named():
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORLDFLUX_TDMPC2_")}
     out = subprocess.run([sys.executable, "-m", "benchmarks.peers.tdmpc2"], capture_output=True, text=True, cwd=ROOT,

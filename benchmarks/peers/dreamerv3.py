@@ -1,4 +1,4 @@
-"""DreamerV3 train step: native against the official JAX code, alternating in one run.
+"""DreamerV3 train step: native against the official JAX code or sheeprl, alternating in one run.
 
 The official side runs in its own environment (``--python``, default
 ``$WORLDFLUX_DREAMERV3_PYTHON``) from a checkout (``--checkout``, default
@@ -6,11 +6,15 @@ The official side runs in its own environment (``--python``, default
 CPU and jitted as the official code runs it; JAX uses all cores. Both sides
 build the preset's config and must report the same parameter count. The step
 is one whole training update on a batch of ``batch_size x batch_length`` steps
-(official size1m defaults: 16 x 64, imagination 15).
+(official size1m defaults: 16 x 64, imagination 15). ``--peer sheeprl`` times
+sheeprl's ``dreamer_v3_5`` instead (``sheeprl_worker.py``, run by sheeprl's
+environment: ``--sheeprl-python``, default ``$WORLDFLUX_SHEEPRL_PYTHON``), on
+the CPU in float32, with the native sizes and the same parameter count.
 
     python -m benchmarks.peers.dreamerv3 --rounds 6 --reps 2
     python -m benchmarks.peers.dreamerv3 --obs 3 64 64 --action-dim 6    # from pixels
     python -m benchmarks.peers.dreamerv3 --device cuda --precision bf16  # on a GPU, as officially run there
+    python -m benchmarks.peers.dreamerv3 --peer sheeprl --threads 2      # against sheeprl's dreamer_v3_5
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from worldflux.state import catalog
 from benchmarks.peers.alternate import Side, alternate, device_name, report
 
 WORKER = Path(__file__).with_name("dreamerv3_worker.py")
+SHEEPRL_WORKER = Path(__file__).with_name("sheeprl_worker.py")
 
 
 def main() -> None:
@@ -39,6 +44,9 @@ def main() -> None:
     parser.add_argument("--continuous", action="store_true", help="continuous actions (default: discrete)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="a config field for both sides, e.g. --set batch_size=8")
+    parser.add_argument("--peer", choices=("official", "sheeprl"), default="official")
+    parser.add_argument("--sheeprl-python", default=os.environ.get("WORLDFLUX_SHEEPRL_PYTHON"),
+                        help="the interpreter of an environment with sheeprl 0.8 (for --peer sheeprl)")
     parser.add_argument("--python", default=os.environ.get("WORLDFLUX_DREAMERV3_PYTHON"))
     parser.add_argument("--checkout", default=os.environ.get("WORLDFLUX_DREAMERV3_CHECKOUT"))
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (native side)")
@@ -48,7 +56,12 @@ def main() -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16: official compute_dtype bfloat16, native torch.autocast")
     args = parser.parse_args()
-    if not args.python or not args.checkout:
+    if args.peer == "sheeprl" and not args.sheeprl_python:
+        raise SystemExit("Name sheeprl's environment: --sheeprl-python (or WORLDFLUX_SHEEPRL_PYTHON); "
+                         "docs/performance.md says how to set it up.")
+    if args.peer == "sheeprl" and (args.device, args.precision) != ("cpu", "fp32"):
+        raise SystemExit("The sheeprl side runs on the CPU in fp32 only; drop --device and --precision.")
+    if args.peer == "official" and (not args.python or not args.checkout):
         raise SystemExit("Name the official environment: --python (or WORLDFLUX_DREAMERV3_PYTHON) and --checkout "
                          "(or WORLDFLUX_DREAMERV3_CHECKOUT); docs/parity.md says how to set them up.")
     overrides: dict[str, Any] = {"obs_shape": tuple(args.obs), "action_dim": args.action_dim,
@@ -61,17 +74,22 @@ def main() -> None:
     common = ["--config", json.dumps(config), "--threads", str(args.threads), "--device", args.device,
               "--precision", args.precision]
     load = os.getloadavg()
-    sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
-             Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])]
+    native = Side("native", sys.executable, WORKER, ["--side", "native", *common])
+    if args.peer == "sheeprl":
+        peer = Side("sheeprl", args.sheeprl_python, SHEEPRL_WORKER,
+                    ["--config", json.dumps(config), "--threads", str(args.threads)])
+    else:
+        peer = Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])
+    sides = [native, peer]
     medians = alternate(sides, ["train"], args.rounds, args.reps)
     print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {tuple(args.obs)}, "
           f"{'continuous' if args.continuous else 'discrete'} action {args.action_dim}; batch "
           f"{config['batch_size']} x {config['batch_length']}, imagination {config['imag_horizon']}")
-    print(f"{device_name(args.device)}, {args.precision}; native {args.threads} torch threads, official JAX on all "
-          f"cores; {args.rounds} rounds x {args.reps} "
-          f"calls per side; warm-up native {sides[0].info['warmup_s']:.1f} s, official (jit) "
-          f"{sides[1].info['warmup_s']:.1f} s")
-    report(medians, "native", "official", ["train"])
+    threads = f"{args.threads} torch threads per side" if args.peer == "sheeprl" else \
+        f"native {args.threads} torch threads, official JAX on all cores"
+    print(f"{device_name(args.device)}, {args.precision}; {threads}; {args.rounds} rounds x {args.reps} calls per "
+          f"side; warm-up native {native.info['warmup_s']:.1f} s, {peer.name} {peer.info['warmup_s']:.1f} s")
+    report(medians, "native", peer.name, ["train"])
     print(f"load average (1 min) before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
 
 
