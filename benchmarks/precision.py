@@ -41,15 +41,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     dev = args.device
-    wait = synchronised if dev == "cuda" else (lambda fn: fn)
     if dev == "cuda":
         print(f"{device_name(dev)}; {args.threads} CPU threads")
     else:
         capability = next((ln.strip() for ln in torch.__config__.show().splitlines() if "CPU capability" in ln), "?")
         print(f"CPU flags: {cpu_flags()}; torch {torch.__version__}: {capability}; {args.threads} threads")
     a, b = torch.randn(512, 512, device=dev), torch.randn(512, 512, device=dev)
-    fp32 = median_seconds(wait(lambda: a @ b), 10) * 1e3
-    bf16 = median_seconds(wait(lambda: a.bfloat16() @ b.bfloat16()), args.repeats) * 1e3
+    fp32 = median_seconds(synchronised(lambda: a @ b, dev), 10) * 1e3
+    bf16 = median_seconds(synchronised(lambda: a.bfloat16() @ b.bfloat16(), dev), args.repeats) * 1e3
     print(f"matmul 512^3: fp32 {fp32:.2f} ms, bf16 {bf16:.2f} ms ({bf16 / fp32:.1f}x the fp32 time)")
     torch.manual_seed(0)
     model = create_world_model("tdmpc2:proof_5m", obs_shape=(24,), action_dim=6, device=dev)
@@ -59,9 +58,9 @@ def main() -> None:
     batch = random_batch(torch.randn(n, t, 24), torch.rand(n, t, 6) * 2 - 1).to(dev)
     obs, first = torch.randn(1, 24, device=dev), torch.tensor([False], device=dev)
     for name, fn in (("update", lambda: agent.update(batch)), ("plan", lambda: agent.planner.act(obs, first, True))):
-        fp32 = median_seconds(wait(fn), args.repeats) * 1e3
+        fp32 = median_seconds(synchronised(fn, dev), args.repeats) * 1e3
         with torch.autocast(dev, dtype=torch.bfloat16):
-            bf16 = median_seconds(wait(fn), args.repeats) * 1e3
+            bf16 = median_seconds(synchronised(fn, dev), args.repeats) * 1e3
         print(f"tdmpc2:proof_5m {name}: fp32 {fp32:.1f} ms, bf16 autocast {bf16:.1f} ms "
               f"({bf16 / fp32:.1f}x the fp32 time)")
 

@@ -75,7 +75,7 @@ def measure(point: dict[str, Any], threads: int, repeats: int, device: str) -> d
         ops = {"train": lambda: agent.update(batch)}
     result: dict[str, Any] = {"parameters": model.num_parameters()}
     for op in point["ops"]:
-        result[op] = median_seconds(synchronised(ops[op]) if device == "cuda" else ops[op], repeats) * 1e3
+        result[op] = median_seconds(synchronised(ops[op], device), repeats) * 1e3
     result["peak_mib"] = (torch.cuda.max_memory_allocated() if device == "cuda" else
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) / 2**20
     return result

@@ -93,10 +93,8 @@ def native(config: dict[str, Any], batch: tuple[int, int], device: str,
     def train() -> None:
         with torch.autocast(device, torch.bfloat16, enabled=precision == "bf16"):
             agent.update(data)
-        if device == "cuda":
-            torch.cuda.synchronize()
 
-    return model.num_parameters(), train
+    return model.num_parameters(), alternate.synchronised(train, device)
 
 
 def main() -> None:

@@ -92,8 +92,7 @@ def main() -> None:
         parameters, ops = official(config, args.checkout, args.compile, args.device)
     else:
         parameters, ops = native(config, args.compile, args.device)
-    if args.device == "cuda":
-        ops = {name: alternate.synchronised(fn) for name, fn in ops.items()}
+    ops = {name: alternate.synchronised(fn, args.device) for name, fn in ops.items()}
     for fn in ops.values():  # warm-up (compilation, allocator) before any timed call
         fn(), fn()
     alternate.worker_loop(proto, {"parameters": parameters, "warmup_s": time.perf_counter() - start}, ops)

@@ -313,14 +313,8 @@ def run(checkout: Path, request: dict, out: Path, base: Path = Path(".")) -> Non
     out.mkdir(parents=True, exist_ok=True)
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     np.savez_compressed(out / "arrays.npz", **arrays)
-    fixture = {
-        "request": request, "official": "danijar/dreamerv3", "commit": commit_of(checkout),
-        "code_sha256": code_hash(checkout), "jax": jax.__version__, "numpy": np.__version__,
-        "python": platform.python_version(), "compute_dtype": "float32", "platform": "cpu",
-        "obs_key": obs_key, "act_key": act_key, "batch": list(batch), "train_seed": train_seed.tolist(),
-        "scalars": scalars, "seconds": round(time.time() - started, 1),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    fixture = {**provenance(request, checkout, started), "obs_key": obs_key, "act_key": act_key,
+               "batch": list(batch), "train_seed": train_seed.tolist(), "scalars": scalars}
     (out / "fixture.json").write_text(json.dumps(fixture, indent=2) + "\n")
 
 
@@ -358,12 +352,18 @@ def run_codec(checkout: Path, request: dict, out: Path) -> None:
               "input/deter": deter, "input/stoch": stoch, **{f"out/{k}": np.asarray(v) for k, v in outs.items()}}
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / "arrays.npz", **arrays)
-    fixture = {"request": request, "official": "danijar/dreamerv3", "commit": commit_of(checkout),
-               "code_sha256": code_hash(checkout), "jax": jax.__version__, "numpy": np.__version__,
-               "python": platform.python_version(), "compute_dtype": "float32", "platform": "cpu",
-               "seconds": round(time.time() - started, 1),
-               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    fixture = provenance(request, checkout, started)
     (out / "fixture.json").write_text(json.dumps(fixture, indent=2) + "\n")
+
+
+def provenance(request: dict, checkout: Path, started: float) -> dict:
+    """What a fixture was made from and with: the request, the official code, versions, time taken."""
+    import jax
+
+    return {"request": request, "official": "danijar/dreamerv3", "commit": commit_of(checkout),
+            "code_sha256": code_hash(checkout), "jax": jax.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "compute_dtype": "float32", "platform": "cpu",
+            "seconds": round(time.time() - started, 1), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def commit_of(checkout: Path) -> str | None:

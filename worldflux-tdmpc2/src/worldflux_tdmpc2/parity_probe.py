@@ -76,7 +76,7 @@ EDITS = {  # file -> [(old, new, expected count)]
                   ("WorldModel(cfg).to(self.device)", "WorldModel(cfg)", 1)],
     "common/scale.py": [("'cuda:0'", "'cpu'", 2)],
 }
-CUDA_EDITS = {"tdmpc2.py": [("WorldModel(cfg).to(self.device)", "WorldModel(cfg)", 1)], "common/scale.py": []}
+CUDA_EDITS = {"tdmpc2.py": EDITS["tdmpc2.py"][-1:], "common/scale.py": []}  # on a GPU: only the model move
 SAVE_MAX_PARAMS = 20_000_000  # the official .pt is written for models up to this size unless the request says
 YAML_INTS = ("log_std_min", "log_std_max", "vmin", "vmax", "max_std", "grad_clip_norm", "consistency_coef",
              "termination_coef", "discount_denom")
