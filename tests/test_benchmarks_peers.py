@@ -123,3 +123,37 @@ def test_the_gpu_scaling_goes_on_to_the_largest_dreamer_size_and_names_the_devic
              for device in ("cpu", "cuda")}
     assert sizes["cpu"][-1] == "dreamerv3:size50m" and sizes["cuda"][-1] == "dreamerv3:size400m"
     assert device_name("cpu").startswith("CPU: ")
+
+
+def _finished_run(run_dir: Path, created: float, finished: float, log: str, summary: dict | None = None) -> Path:
+    run_dir.mkdir(parents=True)
+    (run_dir / "job.json").write_text(json.dumps({"created": created}))
+    (run_dir / "status.json").write_text(json.dumps({"status": "finished", "time": finished,
+                                                     **({"summary": summary} if summary else {})}))
+    (run_dir / "run.json").write_text(json.dumps({"training": {"steps": 600}}))
+    (run_dir / "logs.txt").write_text(log)
+    return run_dir
+
+
+def test_whole_run_throughput_takes_off_the_official_step0_evaluation(tmp_path):
+    from benchmarks.peers.whole_runs import throughput
+
+    # the two lines an official TD-MPC2 run printed here (600 steps, cartpole-balance)
+    official_log = (" eval             E: 0                     I: 0                     R: 426.2                 "
+                    "S: 0.0                   T: 0:04:45            \n"
+                    " train            E: 0                     I: 500                   R: 296.4                 "
+                    "S: 0.0                   T: 0:04:46            \n")
+    official = throughput(_finished_run(tmp_path / "official", 100.0, 410.5, official_log))
+    assert official == {"wall_s": 310.5 - 285, "steps": 600, "updates": None, "eval_s": 285}
+    native = throughput(_finished_run(tmp_path / "native", 100.0, 106.9, "step 500 ...\n",
+                                      {"steps": 600, "updates": 0}))
+    assert native["wall_s"] == pytest.approx(6.9) and native["updates"] == 0 and native["eval_s"] == 0
+
+
+def test_whole_run_throughput_refuses_a_run_that_did_not_finish(tmp_path):
+    from benchmarks.peers.whole_runs import throughput
+
+    run = _finished_run(tmp_path / "run", 0.0, 1.0, "")
+    (run / "status.json").write_text(json.dumps({"status": "failed", "time": 1.0, "error": "boom"}))
+    with pytest.raises(SystemExit, match="did not finish \\(failed: boom\\)"):
+        throughput(run)
