@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import numpy as np
 
 from benchmarks.learning.tasks import TASKS, Task
 from worldflux.runs import read_metrics
+from worldflux.threads import split_cores
 from worldflux.training.plot import plot_runs
 
 WORLDFLUX = str(Path(sys.executable).with_name("worldflux"))
@@ -25,7 +25,7 @@ def _finished(run_dir: Path, steps: int) -> bool:
     return any(r.get("step", 0) >= steps and "eval_return" in r for r in read_metrics(run_dir))
 
 
-def run_seed(task: Task, seed: int, out: Path, threads: int) -> dict:
+def run_seed(task: Task, seed: int, out: Path) -> dict:
     """Train one seed with the CLI as a user would; returns its outcome (never raises for a failed run)."""
     run_dir = out / task.key / f"seed{seed}"
     result = {"seed": seed, "run_dir": str(run_dir)}
@@ -34,11 +34,10 @@ def run_seed(task: Task, seed: int, out: Path, threads: int) -> dict:
         return {**json.loads(record.read_text()), **result}
     if run_dir.exists():
         shutil.rmtree(run_dir)  # an unfinished attempt: start it again
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     command = [WORLDFLUX, "train", task.preset, "--env", task.env, "--steps", str(task.steps), "--seed", str(seed),
                "--out", str(run_dir)]
     start = time.monotonic()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
     result["wall_s"] = round(time.monotonic() - start, 1)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -93,11 +92,10 @@ def main() -> None:
              if (not args.family or t.family in args.family) and (not args.task or t.name in args.task)]
     if not tasks:
         parser.error("no task matches --family/--task; the tasks are: " + ", ".join(t.key for t in TASKS))
-    threads = max(1, (os.cpu_count() or 1) // args.parallel)
     jobs = [(task, seed) for task in tasks for seed in args.seeds]
-    print(f"{len(jobs)} runs, {args.parallel} at a time, {threads} torch thread(s) each", flush=True)
-    with ThreadPoolExecutor(args.parallel) as pool:
-        outcomes = list(pool.map(lambda job: run_seed(job[0], job[1], args.out, threads), jobs))
+    with split_cores(args.parallel) as threads, ThreadPoolExecutor(args.parallel) as pool:
+        print(f"{len(jobs)} runs, {args.parallel} at a time, {threads} torch thread(s) each", flush=True)
+        outcomes = list(pool.map(lambda job: run_seed(job[0], job[1], args.out), jobs))
     results: dict[Task, list[dict]] = {task: [] for task in tasks}
     for (task, _), outcome in zip(jobs, outcomes):
         results[task].append(outcome)

@@ -76,7 +76,7 @@ def main() -> None:
                            "--env", args.env, "--seeds", str(args.seeds), "--steps", str(args.steps),
                            "--out", str(args.out), "--parallel", "1",
                            *[a for s in settings for a in ("--set", s)]],
-                          env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+                          env={**os.environ, "OMP_NUM_THREADS": str(args.threads)}, check=False)
     if done.returncode:
         raise SystemExit("The campaign did not finish (its error is above); run the same command again to continue.")
     runs = json.loads((args.out / "campaign.json").read_text())["runs"]

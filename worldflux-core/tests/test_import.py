@@ -43,3 +43,23 @@ def test_a_wait_setting_of_the_user_wins_and_a_loaded_torch_is_left_alone():
     assert _wait_policy("import worldflux", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
     assert _wait_policy("import worldflux", GOMP_SPINCOUNT="300000") == "None"
     assert _wait_policy("import torch, worldflux") == "None"  # too late: OpenMP read its settings with torch
+
+
+def test_split_cores_gives_children_an_even_share_and_leaves_a_user_choice_alone(monkeypatch):
+    from worldflux.threads import split_cores
+
+    def child_threads() -> str:
+        return subprocess.run([sys.executable, "-c", "import os; print(os.environ.get('OMP_NUM_THREADS'))"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    with split_cores(3) as threads:
+        assert threads == 2 and child_threads() == "2"
+    assert "OMP_NUM_THREADS" not in os.environ  # only the runs started inside the block get it
+    with split_cores(16) as threads:
+        assert threads == 1  # never none
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    with split_cores(2) as threads:
+        assert threads == 5 and child_threads() == "5"
+    assert os.environ["OMP_NUM_THREADS"] == "5"

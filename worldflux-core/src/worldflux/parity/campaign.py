@@ -18,6 +18,7 @@ from worldflux.atomic import write_json_atomic
 from worldflux.errors import ConfigError, WorldFluxError
 from worldflux.log import get_logger
 from worldflux.state import catalog
+from worldflux.threads import split_cores
 
 CAMPAIGN_FILE = "campaign.json"
 SIDES = ("native", "official")
@@ -148,7 +149,8 @@ def _start(campaign: Campaign, side: str, task: str, seed: int, run_dir: Path) -
 
 def run_campaign(campaign: Campaign, out: str | Path, *, parallel: int = 1, sides: Sequence[str] = SIDES,
                  poll_s: float = 5.0) -> list[dict]:
-    """Train the runs of ``campaign`` on ``sides`` into ``out``, ``parallel`` at a time.
+    """Train the runs of ``campaign`` on ``sides`` into ``out``, ``parallel`` at a time, each with
+    ``cores // parallel`` OpenMP threads unless ``OMP_NUM_THREADS`` says otherwise (:func:`split_cores`).
 
     Returns every run of the campaign with its status (None: not started).
     """
@@ -166,7 +168,8 @@ def run_campaign(campaign: Campaign, out: str | Path, *, parallel: int = 1, side
         while pending and len(active) < parallel:
             run = pending.pop(0)
             log.info("starting %s %s seed %d -> %s", run["side"], run["task"], run["seed"], run["run_dir"])
-            active.append((run, _start(campaign, run["side"], run["task"], run["seed"], Path(run["run_dir"]))))
+            with split_cores(parallel):  # the run's process inherits its thread count
+                active.append((run, _start(campaign, run["side"], run["task"], run["seed"], Path(run["run_dir"]))))
         time.sleep(poll_s)
         still = []
         for run, job in active:
