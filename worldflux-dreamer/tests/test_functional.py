@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from worldflux_dreamer.functional import (categorical_kl, lambda_return, symexp, symlog, twohot_bins, twohot_encode,
-                                          twohot_loss, twohot_mean, unimix_logits)
+from worldflux_dreamer.functional import (categorical_kl, lambda_return, over_classes, symexp, symlog, twohot_bins,
+                                          twohot_encode, twohot_loss, twohot_mean, unimix_logits)
 
 
 def test_symlog_symexp_golden_and_inverse():
@@ -39,6 +39,31 @@ def test_uniform_logits_mean_exactly_zero_and_loss_ln_bins():
     assert torch.equal(twohot_mean(logits, bins), torch.zeros(4))
     assert torch.allclose(twohot_loss(logits, torch.tensor([0.0, 1.0, -5.0, 300.0]), bins),
                           torch.full((4,), math.log(255)))
+
+
+@pytest.mark.parametrize("n", [255, 256])
+def test_twohot_loss_is_the_dense_cross_entropy_exactly(n):
+    bins = twohot_bins(n)
+    torch.manual_seed(0)
+    # inside the range, on bins (0 twice when n is even), and beyond both ends (one bin takes all the weight)
+    target = torch.cat([torch.randn(200) * 50, bins[::17][:12], torch.tensor([0.0, -0.0, 1e12, -1e12])]).reshape(4, -1)
+    logits = torch.randn(*target.shape, n, requires_grad=True)
+    dense = -(twohot_encode(target, bins) * logits.log_softmax(-1)).sum(-1)
+    loss = twohot_loss(logits, target, bins)
+    assert torch.equal(loss, dense)
+    (grad_dense,) = torch.autograd.grad(dense.sum(), logits)
+    (grad,) = torch.autograd.grad(loss.sum(), logits)
+    assert torch.allclose(grad, grad_dense, atol=1e-7)
+
+
+@pytest.mark.parametrize("classes", [2, 4, 16])
+def test_over_classes_gives_what_the_op_gives_along_the_last_axis(classes):
+    logits = torch.randn(64, 32, classes) * 3
+    assert torch.allclose(over_classes(torch.softmax, logits), logits.softmax(-1), atol=1e-7)
+    assert torch.equal(over_classes(torch.log_softmax, logits), logits.log_softmax(-1))
+    argmax = over_classes(lambda x, dim: x.argmax(dim, keepdim=True), logits)
+    assert argmax.shape == (64, 32, 1) and torch.equal(argmax, logits.argmax(-1, keepdim=True))
+    assert torch.equal(over_classes(torch.softmax, logits[0, 0]), logits[0, 0].softmax(-1))  # a single group
 
 
 def test_lambda_return_hand_worked():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {"silu": nn.SiLU, "gelu": nn.GELU, "mish": nn.Mish, "relu": nn.ReLU}
@@ -54,6 +55,8 @@ class RMSNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype
         x = x.float()
+        if self.dim in (-1, x.dim() - 1):  # torch's own op: one call instead of six, the same values
+            return F.rms_norm(x, x.shape[-1:], self.scale, self.eps).to(dtype)
         shape = [1] * x.dim()
         shape[self.dim] = -1
         x = x * torch.rsqrt(x.square().mean(self.dim, keepdim=True) + self.eps) * self.scale.view(shape)
