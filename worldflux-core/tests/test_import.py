@@ -63,3 +63,11 @@ def test_split_cores_gives_children_an_even_share_and_leaves_a_user_choice_alone
     with split_cores(2) as threads:
         assert threads == 5 and child_threads() == "5"
     assert os.environ["OMP_NUM_THREADS"] == "5"
+
+
+def test_importing_worldflux_keeps_freed_memory_unless_the_user_tuned_malloc():
+    code = "import worldflux; from worldflux.allocator import keep_freed_memory; print(keep_freed_memory())"
+    run = lambda **env: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,  # noqa: E731
+                                       env={**os.environ, **env}).stdout.strip()
+    assert run() == ("True" if sys.platform == "linux" else "False")
+    assert run(MALLOC_TRIM_THRESHOLD_="0") == "False"  # the user's setting wins

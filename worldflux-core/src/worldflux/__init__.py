@@ -1,14 +1,17 @@
 """WorldFlux: reinforcement-learning world models behind one API.
 
 Importing this package is cheap: torch and model code load only when a model is built. Imported before
-torch, it makes torch's OpenMP threads sleep while they wait (see ``worldflux.threads``).
+torch, it makes torch's OpenMP threads sleep while they wait (see ``worldflux.threads``); it keeps freed memory
+for reuse (``worldflux.allocator``).
 """
 
 from __future__ import annotations
 
+from worldflux.allocator import keep_freed_memory
 from worldflux.threads import share_cores
 
 share_cores()  # before anything below can import torch
+keep_freed_memory()
 
 from worldflux.backends import DelegatedHandle, OfficialBackendHandle
 from worldflux.factory import create_world_model
