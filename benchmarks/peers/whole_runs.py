@@ -6,8 +6,9 @@ campaign, see docs/parity.md), one run at a time, alternating the sides seed by
 seed, then prints each run's wall time from its job record (process start to
 finish: start-up, seeding, updates, collection, replay sampling and logging;
 the official TD-MPC2's step-0 evaluation, which it makes whatever the settings,
-is taken off by the time its log gives) and its env steps per second. Updates per second are printed
-where the run records its update count (the native summary). Finished runs in
+is taken off by the time its log gives) and its env steps per second. Updates
+per second are printed where the run records its update count (the native
+summary). Finished runs in
 ``--out`` are reused, so the command continues an interrupted benchmark.
 
     python -m benchmarks.peers.whole_runs --preset tdmpc2:1m --env dmc:cartpole-balance --steps 5000 \\
@@ -54,8 +55,9 @@ def throughput(run_dir: Path) -> dict[str, Any]:
                          f"logs.txt, delete it and run again.")
     summary = status.get("summary", {})
     steps = json.loads((run_dir / "run.json").read_text())["training"]["steps"]
-    return {"wall_s": status["time"] - job["created"] - step0_eval_s(run_dir), "steps": summary.get("steps", steps),
-            "updates": summary.get("updates"), "eval_s": step0_eval_s(run_dir)}
+    eval_s = step0_eval_s(run_dir)
+    return {"wall_s": status["time"] - job["created"] - eval_s, "steps": summary.get("steps", steps),
+            "updates": summary.get("updates"), "eval_s": eval_s}
 
 
 def main() -> None:

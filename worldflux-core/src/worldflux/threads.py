@@ -29,7 +29,6 @@ def share_cores() -> None:
         os.environ["OMP_WAIT_POLICY"] = POLICY
 
 
-
 @contextlib.contextmanager
 def split_cores(parallel: int) -> Iterator[int]:
     """While open, runs started from this process get ``cores // parallel`` OpenMP threads each (at least one).
