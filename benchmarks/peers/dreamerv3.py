@@ -15,6 +15,7 @@ the CPU in float32, with the native sizes and the same parameter count.
     python -m benchmarks.peers.dreamerv3 --obs 3 64 64 --action-dim 6    # from pixels
     python -m benchmarks.peers.dreamerv3 --device cuda --precision bf16  # on a GPU, as officially run there
     python -m benchmarks.peers.dreamerv3 --peer sheeprl --threads 2      # against sheeprl's dreamer_v3_5
+    python -m benchmarks.peers.dreamerv3 --compile                       # native with DreamerAgent.compile()
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16: official compute_dtype bfloat16, native torch.autocast")
+    parser.add_argument("--compile", action="store_true",
+                        help="the native side compiles its RSSM steps (--set compile=true in training)")
     args = parser.parse_args()
     if args.peer == "sheeprl" and not args.sheeprl_python:
         raise SystemExit("Name sheeprl's environment: --sheeprl-python (or WORLDFLUX_SHEEPRL_PYTHON); "
@@ -74,7 +77,8 @@ def main() -> None:
     common = ["--config", json.dumps(config), "--threads", str(args.threads), "--device", args.device,
               "--precision", args.precision]
     load = os.getloadavg()
-    native = Side("native", sys.executable, WORKER, ["--side", "native", *common])
+    native = Side("native", sys.executable, WORKER,
+                  ["--side", "native", *common, *(["--compile"] if args.compile else [])])
     if args.peer == "sheeprl":
         peer = Side("sheeprl", args.sheeprl_python, SHEEPRL_WORKER,
                     ["--config", json.dumps(config), "--threads", str(args.threads)])
@@ -87,6 +91,7 @@ def main() -> None:
           f"{config['batch_size']} x {config['batch_length']}, imagination {config['imag_horizon']}")
     threads = f"{args.threads} torch threads per side" if args.peer == "sheeprl" else \
         f"native {args.threads} torch threads, official JAX on all cores"
+    threads += "; native compiled (DreamerAgent.compile)" if args.compile else ""
     print(f"{device_name(args.device)}, {args.precision}; {threads}; {args.rounds} rounds x {args.reps} calls per "
           f"side; warm-up native {native.info['warmup_s']:.1f} s, {peer.name} {peer.info['warmup_s']:.1f} s")
     report(medians, "native", peer.name, ["train"])

@@ -62,8 +62,8 @@ def official(config: dict[str, Any], checkout: Path, batch: tuple[int, int], dev
     return parameters, train
 
 
-def native(config: dict[str, Any], batch: tuple[int, int], device: str,
-           precision: str) -> tuple[int, Callable[[], Any]]:
+def native(config: dict[str, Any], batch: tuple[int, int], device: str, precision: str,
+           compiled: bool) -> tuple[int, Callable[[], Any]]:
     import torch
     from worldflux import create_world_model
     from worldflux.types import Batch
@@ -74,6 +74,8 @@ def native(config: dict[str, Any], batch: tuple[int, int], device: str,
     model = create_world_model(config["preset"], device=device,
                                **{k: v for k, v in config.items() if k != "preset"})
     agent = DreamerAgent(model, 1)
+    if compiled:
+        agent.compile()
     image = len(config["obs_shape"]) == 3
     shape = (*config["obs_shape"][1:], config["obs_shape"][0]) if image else tuple(config["obs_shape"])
     space = types.SimpleNamespace(dtype=np.uint8 if image else np.float32, shape=shape)  # official HWC layout
@@ -105,6 +107,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, required=True, help="torch threads (native side)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument("--compile", action="store_true", help="native side: DreamerAgent.compile()")
     args = parser.parse_args()
     proto = alternate.protocol_pipe()
     config = json.loads(args.config)
@@ -116,7 +119,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-        parameters, train = native(config, batch, args.device, args.precision)
+        parameters, train = native(config, batch, args.device, args.precision, args.compile)
     train(), train()  # warm-up: the official step compiles here
     alternate.worker_loop(proto, {"parameters": parameters, "warmup_s": time.perf_counter() - start},
                           {"train": train})

@@ -66,19 +66,36 @@ class RSSM(nn.Module):
         logits = net(x).reshape(*x.shape[:-1], self.c.stoch_discrete, self.c.stoch_classes)
         return unimix_logits(logits, self.c.unimix)
 
+    def _sample(self, logits: torch.Tensor) -> torch.Tensor:
+        """A method, not a call of ``sample_onehot`` in each step, so that :meth:`compile_steps` can replace it."""
+        return sample_onehot(logits)
+
     def prior_logits(self, deter: torch.Tensor) -> torch.Tensor:
         return self._logits(self.prior_net, deter)
+
+    def compile_steps(self) -> None:
+        """``torch.compile`` the three pieces every scan step runs: the GRU step, the latent logits, the sample.
+
+        At batch 16 a train step is thousands of small eager operations; compiling these per-step pieces
+        fuses their elementwise work (norms, activations, gates, unimix, Gumbel-max) without compiling the
+        whole loss, which takes too long to warm up. ``fallback_random`` keeps torch's own random draws, so
+        a compiled model samples what an eager one does; shapes are static (one compilation per batch size
+        and grad mode, a few seconds each from inductor's cache).
+        """
+        for name in ("core", "_logits", "_sample"):
+            setattr(self, name, torch.compile(getattr(self, name), dynamic=False,
+                                              options={"fallback_random": True}))
 
     def img_step(self, state: dict[str, torch.Tensor], action: torch.Tensor) -> dict[str, torch.Tensor]:
         """Prior step: advance with ``action`` and sample the stochastic state from the prior."""
         deter = self.core(state["deter"], state["stoch"], action)
         logits = self.prior_logits(deter)
-        return {"deter": deter, "stoch": sample_onehot(logits), "logits": logits}
+        return {"deter": deter, "stoch": self._sample(logits), "logits": logits}
 
     def obs_step(self, deter: torch.Tensor, embed: torch.Tensor) -> dict[str, torch.Tensor]:
         """Posterior at a step whose deterministic state is ``deter``, given the observation embedding."""
         logits = self._logits(self.post_net, torch.cat([deter, embed], -1))
-        return {"deter": deter, "stoch": sample_onehot(logits), "logits": logits}
+        return {"deter": deter, "stoch": self._sample(logits), "logits": logits}
 
     def observe(self, embed: torch.Tensor, action: torch.Tensor, is_first: torch.Tensor,
                 state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
