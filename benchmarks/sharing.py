@@ -7,8 +7,10 @@ Each run is ``worldflux train tdmpc2:quick --env Pendulum-v1 --steps STEPS`` wit
 started together with the others of its batch. Policies (OpenMP settings in the runs' environment):
 
 - ``spinning``: ``GOMP_SPINCOUNT=300000``, libgomp's own default (what torch does unless told otherwise);
-- ``sleeping``: nothing set, so worldflux's default applies (``OMP_WAIT_POLICY=PASSIVE``, see worldflux.threads);
-- ``one-thread``: ``OMP_NUM_THREADS=1``, sleeping too.
+- ``short-spin``: ``GOMP_SPINCOUNT=1000``, waiting threads spin briefly (libgomp reckons 10 microseconds), then sleep;
+- ``sleeping``: ``OMP_WAIT_POLICY=PASSIVE``, waiting threads sleep at once (worldflux's default, see
+  worldflux.threads);
+- ``one-thread``: ``OMP_NUM_THREADS=1`` (no thread waits for another).
 
 It prints, per policy and N, the median wall time of the N runs, their slowdown against the same policy's
 single run, the fair slowdown max(1, N / C), and the 1-minute load average at the end. A batch still running
@@ -30,7 +32,8 @@ from worldflux.threads import WAIT_SETTINGS
 
 WORLDFLUX = str(Path(sys.executable).with_name("worldflux"))  # the worldflux of this environment
 THREAD_SETTINGS = (*WAIT_SETTINGS, "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # cleared, then set by the policy
-POLICIES = {"spinning": {"GOMP_SPINCOUNT": "300000"}, "sleeping": {}, "one-thread": {"OMP_NUM_THREADS": "1"}}
+POLICIES = {"spinning": {"GOMP_SPINCOUNT": "300000"}, "short-spin": {"GOMP_SPINCOUNT": "1000"},
+            "sleeping": {"OMP_WAIT_POLICY": "PASSIVE"}, "one-thread": {"OMP_NUM_THREADS": "1"}}
 
 
 def batch(n: int, policy: dict[str, str], steps: int, timeout: float, out: Path) -> list[float | None]:

@@ -41,7 +41,8 @@ class TrainingConfig:
     backend: str = config_field(NATIVE_BACKEND, help="where the run executes: native_torch or a registered "
                                                       "backend (see `worldflux backends list`)")
     backend_profile: str | None = config_field(None, help="the backend's named settings, e.g. official_xl")
-    compile: bool = config_field(False, help="torch.compile the agent's update loss and acting")
+    compile: bool = config_field(
+        False, help="torch.compile the agent's hot paths (DreamerV3: the RSSM steps; TD-MPC2: the losses and planning)")
     precision: str = config_field("fp32", help="fp32, or bf16 autocast for acting and updates",
                                   validator=one_of("fp32", "bf16"))
 
