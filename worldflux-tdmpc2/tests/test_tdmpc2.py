@@ -12,7 +12,7 @@ from worldflux.errors import ConfigError
 from worldflux.types import Batch
 from worldflux_tdmpc2.agent import TDMPC2Agent
 from worldflux_tdmpc2.functional import make_bins, two_hot, two_hot_inv
-from worldflux_tdmpc2.layers import SimNorm
+from worldflux_tdmpc2.layers import SimNorm, mish
 from worldflux_tdmpc2.mppi import mppi
 from worldflux_tdmpc2.planner import Planner
 from worldflux_tdmpc2.scale import RunningScale
@@ -75,6 +75,25 @@ def test_simnorm_groups_sum_to_one():
     out = SimNorm(8)(torch.randn(3, 64))
     groups = out.reshape(3, 8, 8)
     assert torch.allclose(groups.sum(-1), torch.ones(3, 8)) and (groups > 0).all()
+
+
+def test_simnorm_is_a_softmax_over_each_group():
+    x = torch.randn(2, 5, 64) * 4
+    expected = x.reshape(2, 5, 8, 8).softmax(-1).reshape(2, 5, 64)
+    torch.testing.assert_close(SimNorm(8)(x), expected, rtol=0, atol=1e-7)
+
+
+def test_mish_and_its_gradient_equal_torch_mish_to_float_rounding():
+    x = torch.cat([torch.linspace(-120, 120, 20001), torch.tensor([0.0, -0.0, 19.99, 20.0, 20.01, 1e6, -1e6])])
+    exact = x.double().requires_grad_()
+    F.mish(exact).sum().backward()
+    fast = x.clone().requires_grad_()
+    out = mish(fast)
+    out.sum().backward()
+    torch.testing.assert_close(out.double(), F.mish(exact).detach(), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(fast.grad.double(), exact.grad, rtol=1e-6, atol=1e-6)
+    assert mish(x.bfloat16()).dtype == torch.bfloat16
+    assert mish(x.double()).dtype == torch.float64
 
 
 @pytest.mark.parametrize("length, discount", [(500, 0.99), (200, 0.975), (1000, 0.995), (10, 0.95), (10**6, 0.995)])
