@@ -1,0 +1,14 @@
+"""benchmarks.learning.cartpole_endings: how a trained CartPole agent's episodes end."""
+
+from worldflux.training import create_for_env
+
+from benchmarks.learning.cartpole_endings import endings
+
+
+def test_every_episode_is_counted_once_with_the_reason_it_ended():
+    model = create_for_env("tdmpc2:ci", "CartPole-v1")
+    returns, why = endings(model, 3, explore=False)
+    assert len(returns) == 3 and sum(why.values()) == 3
+    assert set(why) <= {"cart", "pole", "limit"}
+    assert why["limit"] == sum(r == 500 for r in returns)  # one reward per step: 500 only at the limit
+    assert all(1 <= r <= 500 for r in returns)
