@@ -21,8 +21,6 @@ import torch
 from worldflux.saving import load_model
 from worldflux.training.agent import make_agent
 
-TRACK = 2.4  # CartPole-v1 terminates when |cart position| exceeds this
-
 
 def endings(model: Any, episodes: int, explore: bool, first_seed: int = 1000) -> tuple[list[float], Counter]:
     """Returns of ``episodes`` episodes and how many ended by ``cart``, ``pole`` or ``limit``."""
@@ -39,7 +37,8 @@ def endings(model: Any, episodes: int, explore: bool, first_seed: int = 1000) ->
             if terminated or truncated:
                 break
         returns.append(total)
-        why["limit" if not terminated else "cart" if abs(obs[0]) > TRACK else "pole"] += 1
+        off_track = abs(obs[0]) > env.unwrapped.x_threshold  # the other way CartPole terminates: the pole down
+        why["limit" if not terminated else "cart" if off_track else "pole"] += 1
     env.close()
     return returns, why
 
