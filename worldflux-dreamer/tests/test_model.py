@@ -126,6 +126,30 @@ def test_size1m_parameter_count_equals_the_official_agent(spec, official):
     assert sum(p.numel() for p in model.slow_critic.parameters()) == sum(p.numel() for p in model.critic.parameters())
 
 
+@pytest.mark.parametrize("policy, scan", [("PASSIVE", 1), (None, 2)])
+def test_the_posterior_scan_runs_on_one_thread_while_threads_sleep(monkeypatch, policy, scan):
+    """Forward and backward; the heads and the rest of the update keep their threads (docs/performance.md)."""
+    if policy:
+        monkeypatch.setenv("OMP_WAIT_POLICY", policy)
+    else:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(0)
+        model = create_world_model("dreamer:ci")
+        agent = DreamerAgent(model, 1)
+        seen: dict[str, set[int]] = {"scan": set(), "heads": set()}
+        for name, module in (("scan", model.rssm.post_net), ("heads", model.reward_head)):
+            record = lambda *_, name=name: seen[name].add(torch.get_num_threads())  # noqa: E731
+            module.register_forward_hook(record)
+            module.register_full_backward_hook(record)
+        agent.update(_batch(model))
+        assert seen == {"scan": {scan}, "heads": {2}} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_a_replayed_window_starts_from_its_stored_context():
     """replay_context: 1 — the first posterior's deter steps from the stored state with the stored action."""
     import dataclasses

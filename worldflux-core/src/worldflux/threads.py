@@ -13,7 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")  # a user's choice in any of these wins
 POLICY = "PASSIVE"
@@ -46,3 +50,58 @@ def split_cores(parallel: int) -> Iterator[int]:
         yield threads
     finally:
         del os.environ["OMP_NUM_THREADS"]
+
+
+def threads_sleep() -> bool:
+    """Whether torch's waiting OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``, what :func:`share_cores` sets)."""
+    return os.environ.get("OMP_WAIT_POLICY", "").upper() == POLICY
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block's torch operations on one thread if waiting threads sleep, then restore the thread count.
+
+    For sequential work on a small batch, such as DreamerV3's posterior scan over 16 sequences: torch splits many of
+    its thousands of tiny operations across threads anyway, and each split wakes the sleeping threads, which on 2 cores
+    costs more than the second thread gains (docs/performance.md, "DreamerV3: the scan on one thread"). Spinning
+    threads wake at no cost, so with them the block keeps its threads.
+    """
+    import torch
+
+    if not threads_sleep():
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def one_thread_backward(outputs: Iterable[torch.Tensor], entry: torch.Tensor) -> None:
+    """Run the backward pass of a :func:`one_thread` block on one thread as well.
+
+    ``outputs`` are what the block returned and ``entry`` the input whose gradient is complete only once the backward
+    pass has been through the whole block. A hook on each output drops to one thread when the first of their
+    gradients arrives; a hook on ``entry`` restores the count found then. Without gradients, or with spinning
+    threads, it does nothing.
+    """
+    import torch
+
+    found: list[int] = []
+
+    def enter(grad: torch.Tensor) -> None:
+        if not found:
+            found.append(torch.get_num_threads())
+            torch.set_num_threads(1)
+
+    def leave(grad: torch.Tensor) -> None:
+        if found:
+            torch.set_num_threads(found.pop())
+
+    tracked = [t for t in outputs if t.requires_grad]
+    if tracked and entry.requires_grad and threads_sleep():
+        for t in tracked:
+            t.register_hook(enter)
+        entry.register_hook(leave)

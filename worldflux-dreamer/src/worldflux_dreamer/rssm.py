@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from worldflux.threads import one_thread, one_thread_backward
 from worldflux_dreamer.config import DreamerV3Config
 from worldflux_dreamer.functional import categorical_kl, sample_onehot, unimix_logits
 from worldflux_dreamer.layers import BlockLinear, Linear, NormAct, mlp
@@ -99,7 +100,20 @@ class RSSM(nn.Module):
 
     def observe(self, embed: torch.Tensor, action: torch.Tensor, is_first: torch.Tensor,
                 state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Posterior states ``[B, T, ...]`` of a sequence; ``action[:, t]`` is the action *before* step t."""
+        """Posterior states ``[B, T, ...]`` of a sequence; ``action[:, t]`` is the action *before* step t.
+
+        On a CPU the scan, forward and backward, runs on one thread: its steps are too small to split
+        (``worldflux.threads.one_thread``).
+        """
+        if embed.device.type != "cpu":
+            return self._scan(embed, action, is_first, state)
+        with one_thread():
+            post = self._scan(embed, action, is_first, state)
+        one_thread_backward(post.values(), embed)
+        return post
+
+    def _scan(self, embed: torch.Tensor, action: torch.Tensor, is_first: torch.Tensor,
+              state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         keep_all: list[dict[str, torch.Tensor]] = []
         for t in range(embed.shape[1]):
             keep = (~is_first[:, t]).float()[:, None]
