@@ -15,3 +15,13 @@ def test_every_episode_is_counted_once_with_the_reason_it_ended():
     # pushed at full force from the centre, the cart needs about 36 steps to leave the track: shorter
     # episodes (the untrained model's) can only have ended with the pole down
     assert why["pole"] >= sum(r < 30 for r in returns) > 0
+
+
+def test_sparse_misses_count_every_step_and_only_unpaid_steps_as_misses():
+    from benchmarks.learning.sparse_misses import misses
+
+    model = create_for_env("tdmpc2:ci", "dmc:cartpole-balance_sparse")
+    returns, where = misses(model, 1, explore=False)
+    assert sum(where.values()) == 500 and set(where) <= {"paid", "cart", "pole", "both"}
+    # each agent step is 2 control steps paying 0 or 1: a paid step (judged on its last one) earns at least 1
+    assert where["paid"] <= returns[0] <= 2 * where["paid"] + (500 - where["paid"])
