@@ -38,6 +38,19 @@ def test_sides_alternate_and_report_medians(tmp_path, capsys):
     assert "ours is 3.00x the theirs speed" in capsys.readouterr().out
 
 
+def test_a_spinning_side_gets_torchs_own_wait_and_the_other_keeps_the_environments(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # what importing worldflux sets
+    script = tmp_path / "env.py"
+    script.write_text(
+        f"import sys, os\nsys.path.insert(0, {str(PEERS)!r})\nimport alternate\nproto = alternate.protocol_pipe()\n"
+        "wait = [os.environ.get(k) for k in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')]\n"
+        "alternate.worker_loop(proto, {'parameters': 1, 'warmup_s': 0.0, 'wait': wait}, {})\n")
+    sleeping, spinning = Side("a", sys.executable, script, []), Side("b", sys.executable, script, [], spin=True)
+    assert sleeping.info["wait"] == ["PASSIVE", None] and spinning.info["wait"] == [None, "300000"]
+    for side in (sleeping, spinning):
+        side.close()
+
+
 def test_sides_that_built_different_models_are_refused(tmp_path):
     log = tmp_path / "calls.log"
     sides = [Side("ours", sys.executable, _fake_worker(tmp_path, "ours", 10, log), []),

@@ -78,14 +78,26 @@ def worker_loop(proto: TextIO, info: dict[str, Any], ops: dict[str, Callable[[],
         proto.write(json.dumps({"times": times}) + "\n")
 
 
+def spinning_env() -> dict[str, str]:
+    """This environment with torch's own OpenMP wait (libgomp's 300,000 spins, then sleep) for any wait setting.
+
+    Only the driver calls it; workers import this module without worldflux.
+    """
+    from worldflux.threads import WAIT_SETTINGS
+
+    return {**{k: v for k, v in os.environ.items() if k not in WAIT_SETTINGS}, "GOMP_SPINCOUNT": "300000"}
+
+
 class Side:
     """The driver's end of a worker process (the worker script run by ``python``)."""
 
-    def __init__(self, name: str, python: str, worker: Path, args: list[str]) -> None:
+    def __init__(self, name: str, python: str, worker: Path, args: list[str], spin: bool = False) -> None:
         self.name = name
-        # each inherits this environment, so the same OpenMP wait policy (importing worldflux set the library's)
+        # each inherits this environment, so the same OpenMP wait policy (importing worldflux set the library's),
+        # unless ``spin``: then torch's own, threads that spin a while before they sleep, as its users run a peer
+        env = spinning_env() if spin else None
         self.process = subprocess.Popen([python, str(worker), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True)
+                                        text=True, env=env)
         self.info = self._read()
 
     def _read(self) -> dict[str, Any]:

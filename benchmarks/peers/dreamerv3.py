@@ -56,6 +56,9 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16: official compute_dtype bfloat16, native torch.autocast")
+    parser.add_argument("--peer-spins", action="store_true",
+                        help="the peer's threads wait as torch's own do, spinning (how its users run it); the native "
+                             "side keeps the environment's, worldflux's sleeping ones unless set otherwise")
     parser.add_argument("--compile", action="store_true",
                         help="the native side compiles its RSSM steps (--set compile=true in training)")
     args = parser.parse_args()
@@ -81,9 +84,10 @@ def main() -> None:
                   ["--side", "native", *common, *(["--compile"] if args.compile else [])])
     if args.peer == "sheeprl":
         peer = Side("sheeprl", args.sheeprl_python, SHEEPRL_WORKER,
-                    ["--config", json.dumps(config), "--threads", str(args.threads)])
+                    ["--config", json.dumps(config), "--threads", str(args.threads)], spin=args.peer_spins)
     else:
-        peer = Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])
+        peer = Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout],
+                    spin=args.peer_spins)
     sides = [native, peer]
     medians = alternate(sides, ["train"], args.rounds, args.reps)
     print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {tuple(args.obs)}, "
@@ -92,6 +96,7 @@ def main() -> None:
     threads = f"{args.threads} torch threads per side" if args.peer == "sheeprl" else \
         f"native {args.threads} torch threads, official JAX on all cores"
     threads += "; native compiled (DreamerAgent.compile)" if args.compile else ""
+    threads += f"; {peer.name} threads spinning" if args.peer_spins else ""
     print(f"{device_name(args.device)}, {args.precision}; {threads}; {args.rounds} rounds x {args.reps} calls per "
           f"side; warm-up native {native.info['warmup_s']:.1f} s, {peer.name} {peer.info['warmup_s']:.1f} s")
     report(medians, "native", peer.name, ["train"])

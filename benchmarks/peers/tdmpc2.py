@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--peer-spins", action="store_true",
+                        help="the peer's threads wait as torch's own do, spinning (how its users run it); the native "
+                             "side keeps the environment's, worldflux's sleeping ones unless set otherwise")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
@@ -60,10 +63,12 @@ def main() -> None:
               + (["--compile"] if args.compile else []))
     load = os.getloadavg()
     sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
-             Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout])]
+             Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout],
+                  spin=args.peer_spins)]
     medians = alternate(sides, ["update", "plan"], args.rounds, args.reps)
     mode = "compiled (torch.compile on both sides)" if args.compile else "eager"
     mode += f" on {device_name(args.device)}"
+    mode += "; official threads spinning" if args.peer_spins else ""
     print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {args.obs_dim}, action "
           f"{args.action_dim}; batch {config['batch_size']}, horizon {config['horizon']}; MPPI "
           f"{config['iterations']} x {config['num_samples']} ({config['num_pi_trajs']} policy trajectories)")
