@@ -126,9 +126,10 @@ def test_size1m_parameter_count_equals_the_official_agent(spec, official):
     assert sum(p.numel() for p in model.slow_critic.parameters()) == sum(p.numel() for p in model.critic.parameters())
 
 
-@pytest.mark.parametrize("policy, scan", [("PASSIVE", 1), (None, 2)])
-def test_the_posterior_scan_runs_on_one_thread_while_threads_sleep(monkeypatch, policy, scan):
-    """Forward and backward; the heads and the rest of the update keep their threads (docs/performance.md)."""
+@pytest.mark.parametrize("policy, deter, scan", [("PASSIVE", 64, 1), (None, 64, 2), ("PASSIVE", 2048, 2)])
+def test_a_small_models_posterior_scan_runs_on_one_thread_while_threads_sleep(monkeypatch, policy, deter, scan):
+    """Forward and backward; the heads and the rest of the update keep their threads, and so does the scan of a
+    wide model, whose steps gain from them (docs/performance.md)."""
     if policy:
         monkeypatch.setenv("OMP_WAIT_POLICY", policy)
     else:
@@ -137,7 +138,7 @@ def test_the_posterior_scan_runs_on_one_thread_while_threads_sleep(monkeypatch, 
     torch.set_num_threads(2)
     try:
         torch.manual_seed(0)
-        model = create_world_model("dreamer:ci")
+        model = create_world_model("dreamer:ci", deter_dim=deter)
         agent = DreamerAgent(model, 1)
         seen: dict[str, set[int]] = {"scan": set(), "heads": set()}
         for name, module in (("scan", model.rssm.post_net), ("heads", model.reward_head)):

@@ -11,6 +11,12 @@ from worldflux_dreamer.functional import categorical_kl, sample_onehot, unimix_l
 from worldflux_dreamer.layers import BlockLinear, Linear, NormAct, mlp
 
 
+# The widest deterministic state whose scan runs on one thread. Measured with 2 sleeping threads on 2 cores
+# (docs/performance.md): size1m (512) took 0.75-0.86x the time on one thread at batch 16, 0.91x at batch 64;
+# size12m (2048) 1.04x at batch 16.
+ONE_THREAD_MAX_DETER = 1024
+
+
 class RSSM(nn.Module):
     """``deter`` follows a block GRU of (deter, stoch, action); ``stoch`` is 32-style categorical.
 
@@ -102,10 +108,11 @@ class RSSM(nn.Module):
                 state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Posterior states ``[B, T, ...]`` of a sequence; ``action[:, t]`` is the action *before* step t.
 
-        On a CPU the scan, forward and backward, runs on one thread: its steps are too small to split
+        On a CPU, while waiting threads sleep (worldflux's default), a small model's scan runs on one thread,
+        forward and backward: its steps are too small to gain from waking a second one
         (``worldflux.threads.one_thread``).
         """
-        if embed.device.type != "cpu":
+        if embed.device.type != "cpu" or self.c.deter_dim > ONE_THREAD_MAX_DETER:
             return self._scan(embed, action, is_first, state)
         with one_thread():
             post = self._scan(embed, action, is_first, state)
