@@ -21,7 +21,10 @@ def test_sparse_misses_count_every_step_and_only_unpaid_steps_as_misses():
     from benchmarks.learning.sparse_misses import misses
 
     model = create_for_env("tdmpc2:ci", "dmc:cartpole-balance_sparse")
-    returns, where = misses(model, 1, explore=False)
+    returns, where, firsts = misses(model, 1, explore=False)
     assert sum(where.values()) == 500 and set(where) <= {"paid", "cart", "pole", "both"}
+    ((miss, kind, fallen),) = firsts
+    assert kind in {"cart", "pole", "both"} and 0 <= miss < 500  # the untrained model loses the pay
+    assert fallen is None or fallen >= miss  # a pole below horizontal is out of pay
     # each agent step is 2 control steps paying 0 or 1: a paid step (judged on its last one) earns at least 1
     assert where["paid"] <= returns[0] <= 2 * where["paid"] + (500 - where["paid"])

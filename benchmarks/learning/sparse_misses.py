@@ -4,7 +4,8 @@ The sparse task pays 1 per control step only while the cart is within ±0.25 of 
 about 5.7° of upright (cosine at least 0.995); episodes never end early. A policy can keep the pole up and still
 score little by letting the cart drift, or keep the cart centred and let the pole wobble. Loads ``RUN/model``
 and plays ``--episodes`` episodes from reset seeds 1000, 1001, ... greedily and with sampled actions, reading
-both quantities from the simulator after every agent step:
+both quantities from the simulator after every agent step, and prints where each episode's pay first stopped
+and when its pole fell below horizontal:
 
     python -m benchmarks.learning.sparse_misses runs/tdmpc2-sparse --episodes 5
 """
@@ -27,26 +28,35 @@ CART_RANGE = 0.25  # dm_control's cartpole _CART_RANGE
 MIN_COSINE = 0.995  # its _ANGLE_COSINE_RANGE lower end
 
 
-def misses(model: Any, episodes: int, explore: bool, first_seed: int = 1000) -> tuple[list[float], Counter]:
-    """Returns of ``episodes`` episodes and how many agent steps ended ``paid``, ``cart`` off centre only,
-    ``pole`` tilted only, or ``both``."""
+def misses(model: Any, episodes: int, explore: bool,
+           first_seed: int = 1000) -> tuple[list[float], Counter, list[tuple[int | None, str, int | None]]]:
+    """Returns of ``episodes`` episodes, how many agent steps ended ``paid``, ``cart`` off centre only, ``pole``
+    tilted only, or ``both``, and per episode the first unpaid step (None if none) with its kind and the first
+    step with the pole below horizontal (None if never)."""
     agent = make_agent(model, 1)
     env = make_dmc_env("cartpole-balance_sparse")
     physics = env._env.physics
-    returns, where = [], Counter()
+    returns, where, firsts = [], Counter(), []
     for episode in range(episodes):
         obs, _ = env.reset(seed=first_seed + episode)
-        first, total, done = True, 0.0, False
+        first, total, done, step = True, 0.0, False, 0
+        miss: tuple[int | None, str] = (None, "")
+        fallen = None
         while not done:
             action = agent.act(torch.as_tensor(obs[None], dtype=torch.float32), torch.tensor([first]), explore)
             obs, reward, terminated, truncated, _ = env.step(action[0].numpy())
             first, total, done = False, total + reward, terminated or truncated
-            cart = abs(float(physics.cart_position())) > CART_RANGE
-            pole = float(np.min(physics.pole_angle_cosine())) < MIN_COSINE
-            where["both" if cart and pole else "cart" if cart else "pole" if pole else "paid"] += 1
+            cosine = float(np.min(physics.pole_angle_cosine()))
+            cart, pole = abs(float(physics.cart_position())) > CART_RANGE, cosine < MIN_COSINE
+            kind = "both" if cart and pole else "cart" if cart else "pole" if pole else "paid"
+            where[kind] += 1
+            miss = (step, kind) if kind != "paid" and miss[0] is None else miss
+            fallen = step if cosine < 0 and fallen is None else fallen
+            step += 1
         returns.append(total)
+        firsts.append((*miss, fallen))
     env.close()
-    return returns, where
+    return returns, where, firsts
 
 
 def main() -> None:
@@ -57,12 +67,14 @@ def main() -> None:
     torch.manual_seed(0)
     model = load_model(args.run / "model", torch.device("cpu"))
     for explore in (False, True):
-        returns, where = misses(model, args.episodes, explore)
+        returns, where, firsts = misses(model, args.episodes, explore)
         steps = sum(where.values())
         share = {k: f"{100 * where[k] / steps:.1f}%" for k in ("paid", "cart", "pole", "both")}
         print(f"{'sampled' if explore else 'greedy '} actions: mean return {np.mean(returns):.1f} "
               f"({', '.join(f'{r:.0f}' for r in returns)}); of {steps} agent steps: paid {share['paid']}, "
               f"cart off centre only {share['cart']}, pole tilted only {share['pole']}, both {share['both']}")
+        print("  per episode, first unpaid step (what was out) / first step with the pole below horizontal: "
+              + ", ".join(f"{m} ({k or '-'}) / {f}" for m, k, f in firsts))
 
 
 if __name__ == "__main__":
