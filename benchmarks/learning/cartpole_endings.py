@@ -21,6 +21,8 @@ import torch
 from worldflux.saving import load_model
 from worldflux.training.agent import make_agent
 
+from benchmarks.learning.episodes import play
+
 
 def endings(model: Any, episodes: int, explore: bool, first_seed: int = 1000) -> tuple[list[float], Counter]:
     """Returns of ``episodes`` episodes and how many ended by ``cart``, ``pole`` or ``limit``."""
@@ -28,15 +30,9 @@ def endings(model: Any, episodes: int, explore: bool, first_seed: int = 1000) ->
     env = gym.make("CartPole-v1")
     returns, why = [], Counter()
     for episode in range(episodes):
-        obs, _ = env.reset(seed=first_seed + episode)
-        first, total = True, 0.0
-        while True:
-            action = agent.act(torch.as_tensor(obs[None], dtype=torch.float32), torch.tensor([first]), explore)
-            obs, reward, terminated, truncated, _ = env.step(int(action[0].argmax()))
-            first, total = False, total + float(reward)
-            if terminated or truncated:
-                break
-        returns.append(total)
+        steps = list(play(agent, env, first_seed + episode, explore, lambda action: int(action.argmax())))
+        obs, _, terminated = steps[-1]
+        returns.append(sum(reward for _, reward, _ in steps))
         off_track = abs(obs[0]) > env.unwrapped.x_threshold  # the other way CartPole terminates: the pole down
         why["limit" if not terminated else "cart" if off_track else "pole"] += 1
     env.close()

@@ -24,6 +24,8 @@ from worldflux.saving import load_model
 from worldflux.training.agent import make_agent
 from worldflux.training.dmc import make_dmc_env
 
+from benchmarks.learning.episodes import play
+
 CART_RANGE = 0.25  # dm_control's cartpole _CART_RANGE
 MIN_COSINE = 0.995  # its _ANGLE_COSINE_RANGE lower end
 
@@ -38,23 +40,17 @@ def misses(model: Any, episodes: int, explore: bool,
     physics = env._env.physics
     returns, where, firsts = [], Counter(), []
     for episode in range(episodes):
-        obs, _ = env.reset(seed=first_seed + episode)
-        first, total, done, step = True, 0.0, False, 0
-        miss: tuple[int | None, str] = (None, "")
-        fallen = None
-        while not done:
-            action = agent.act(torch.as_tensor(obs[None], dtype=torch.float32), torch.tensor([first]), explore)
-            obs, reward, terminated, truncated, _ = env.step(action[0].numpy())
-            first, total, done = False, total + reward, terminated or truncated
+        total, kinds, cosines = 0.0, [], []
+        for _, reward, _ in play(agent, env, first_seed + episode, explore, lambda action: action.numpy()):
             cosine = float(np.min(physics.pole_angle_cosine()))
             cart, pole = abs(float(physics.cart_position())) > CART_RANGE, cosine < MIN_COSINE
-            kind = "both" if cart and pole else "cart" if cart else "pole" if pole else "paid"
-            where[kind] += 1
-            miss = (step, kind) if kind != "paid" and miss[0] is None else miss
-            fallen = step if cosine < 0 and fallen is None else fallen
-            step += 1
+            kinds.append("both" if cart and pole else "cart" if cart else "pole" if pole else "paid")
+            total += reward
+            cosines.append(cosine)
         returns.append(total)
-        firsts.append((*miss, fallen))
+        where.update(kinds)
+        miss = next(((step, kind) for step, kind in enumerate(kinds) if kind != "paid"), (None, ""))
+        firsts.append((*miss, next((step for step, c in enumerate(cosines) if c < 0), None)))
     env.close()
     return returns, where, firsts
 
