@@ -28,3 +28,18 @@ def test_sparse_misses_count_every_step_and_only_unpaid_steps_as_misses():
     assert fallen is None or fallen >= miss  # a pole below horizontal is out of pay
     # each agent step is 2 control steps paying 0 or 1: a paid step (judged on its last one) earns at least 1
     assert where["paid"] <= returns[0] <= 2 * where["paid"] + (500 - where["paid"])
+
+
+def test_the_suite_trains_a_seed_with_the_chosen_precision_and_says_so_in_its_table(tmp_path):
+    import json
+
+    from benchmarks.learning.__main__ import run_seed, table
+    from benchmarks.learning.tasks import Task
+
+    task = Task("dreamerv3", "tiny", "classic control", "dreamer:ci", "CartPole-v1", 40, 5.0)
+    outcome = run_seed(task, 3, tmp_path, "bf16")
+    assert "error" not in outcome and [s for s, _ in outcome["evals"]] == [10, 20, 30, 40]
+    recorded = json.loads((tmp_path / task.key / "seed3" / "run.json").read_text())["training"]
+    assert (recorded["precision"], recorded["seed"], recorded["steps"]) == ("bf16", 3, 40)
+    row = table({task: [outcome]}, "bf16").splitlines()[2]
+    assert "`dreamer:ci` (bf16)" in row and f"seed 3: {outcome['final']:.1f}" in row and "1 of 1" in row

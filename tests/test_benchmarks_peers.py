@@ -60,11 +60,12 @@ def test_sides_that_built_different_models_are_refused(tmp_path):
     assert not log.exists()
 
 
-@pytest.mark.parametrize("worker,config,ops", [
-    ("tdmpc2_worker.py", {"preset": "tdmpc2:ci", "obs_shape": [5], "action_dim": 2}, ["update", "plan"]),
-    ("dreamerv3_worker.py", {"preset": "dreamer:ci", "obs_shape": [4], "action_dim": 2}, ["train"]),
+@pytest.mark.parametrize("worker,config,ops,precision", [
+    ("tdmpc2_worker.py", {"preset": "tdmpc2:ci", "obs_shape": [5], "action_dim": 2}, ["update", "plan"], "fp32"),
+    ("tdmpc2_worker.py", {"preset": "tdmpc2:ci", "obs_shape": [5], "action_dim": 2}, ["update", "plan"], "bf16"),
+    ("dreamerv3_worker.py", {"preset": "dreamer:ci", "obs_shape": [4], "action_dim": 2}, ["train"], "bf16"),
 ])
-def test_the_native_workers_build_the_preset_and_time_its_ops(worker, config, ops):
+def test_the_native_workers_build_the_preset_and_time_its_ops(worker, config, ops, precision):
     from worldflux import create_world_model
     from worldflux.building import build_config
     from worldflux.config import config_to_dict
@@ -75,7 +76,7 @@ def test_the_native_workers_build_the_preset_and_time_its_ops(worker, config, op
     if "dreamer" in worker:
         full.update(batch_size=2, batch_length=4)
     side = Side("native", sys.executable, PEERS / worker, ["--side", "native", "--config", json.dumps(full),
-                                                            "--threads", "1"])
+                                                            "--threads", "1", "--precision", precision])
     built = create_world_model(preset.name, **{k: v for k, v in full.items() if k != "preset"})
     assert side.info["parameters"] == built.num_parameters()
     for op in ops:
@@ -170,3 +171,14 @@ def test_whole_run_throughput_refuses_a_run_that_did_not_finish(tmp_path):
     (run / "status.json").write_text(json.dumps({"status": "failed", "time": 1.0, "error": "boom"}))
     with pytest.raises(SystemExit, match="did not finish \\(failed: boom\\)"):
         throughput(run)
+
+
+@pytest.mark.parametrize("precision,autocast", [("fp32", False), ("bf16", True)])
+def test_the_tdmpc2_workers_native_ops_run_under_the_chosen_precision(precision, autocast):
+    import torch
+
+    from benchmarks.peers import alternate as sibling
+
+    sys.modules.setdefault("alternate", sibling)  # the worker imports its sibling as a script would
+    worker = sibling.by_path("tdmpc2_worker", "benchmarks/peers/tdmpc2_worker.py")
+    assert worker._autocast(lambda: torch.is_autocast_enabled("cpu"), "cpu", precision)() is autocast

@@ -25,7 +25,7 @@ def _finished(run_dir: Path, steps: int) -> bool:
     return any(r.get("step", 0) >= steps and "eval_return" in r for r in read_metrics(run_dir))
 
 
-def run_seed(task: Task, seed: int, out: Path) -> dict:
+def run_seed(task: Task, seed: int, out: Path, precision: str = "fp32") -> dict:
     """Train one seed with the CLI as a user would; returns its outcome (never raises for a failed run)."""
     run_dir = out / task.key / f"seed{seed}"
     result = {"seed": seed, "run_dir": str(run_dir)}
@@ -35,7 +35,7 @@ def run_seed(task: Task, seed: int, out: Path) -> dict:
     if run_dir.exists():
         shutil.rmtree(run_dir)  # an unfinished attempt: start it again
     command = [WORLDFLUX, "train", task.preset, "--env", task.env, "--steps", str(task.steps), "--seed", str(seed),
-               "--out", str(run_dir)]
+               "--out", str(run_dir)] + (["--set", f"precision={precision}"] if precision != "fp32" else [])
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True)
     result["wall_s"] = round(time.monotonic() - start, 1)
@@ -56,11 +56,12 @@ def _cell(values: list[float]) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
 
 
-def table(results: dict[Task, list[dict]]) -> str:
+def table(results: dict[Task, list[dict]], precision: str = "fp32") -> str:
     """The Markdown table: one row per task, final evaluation return over seeds, per-seed values, wall time."""
     lines = ["| family | task | kind | preset | env | env steps | seeds | final eval return (mean ± sd) | "
              "per seed (final; evaluations) | target | reached | wall time per seed |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    suffix = "" if precision == "fp32" else f" ({precision})"
     for task, seeds in results.items():
         finals = [s["final"] for s in seeds if s.get("final") is not None]
         per_seed = []
@@ -75,7 +76,7 @@ def table(results: dict[Task, list[dict]]) -> str:
         target = "–" if task.threshold is None else f"≥ {task.threshold:g}"
         walls = [s["wall_s"] for s in seeds if "wall_s" in s]
         wall = f"{np.mean(walls) / 60:.1f} min" if walls else "–"
-        lines.append(f"| {task.family} | {task.name} | {task.kind} | `{task.preset}` | `{task.env}` | {task.steps:,} "
+        lines.append(f"| {task.family} | {task.name} | {task.kind} | `{task.preset}`{suffix} | `{task.env}` | {task.steps:,} "
                      f"| {len(seeds)} | {_cell(finals)} | {'<br>'.join(per_seed)} | {target} | {reached} | {wall} |")
     return "\n".join(lines) + "\n"
 
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--parallel", type=int, default=2, help="seeds trained at once")
     parser.add_argument("--out", type=Path, default=Path("runs/learning"))
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: every seed trains with --set precision=bf16 (use another --out)")
     args = parser.parse_args()
     tasks = [t for t in TASKS
              if (not args.family or t.family in args.family) and (not args.task or t.name in args.task)]
@@ -95,7 +98,7 @@ def main() -> None:
     jobs = [(task, seed) for task in tasks for seed in args.seeds]
     with split_cores(args.parallel) as threads, ThreadPoolExecutor(args.parallel) as pool:
         print(f"{len(jobs)} runs, {args.parallel} at a time, {threads} torch thread(s) each", flush=True)
-        outcomes = list(pool.map(lambda job: run_seed(job[0], job[1], args.out), jobs))
+        outcomes = list(pool.map(lambda job: run_seed(job[0], job[1], args.out, args.precision), jobs))
     results: dict[Task, list[dict]] = {task: [] for task in tasks}
     for (task, _), outcome in zip(jobs, outcomes):
         results[task].append(outcome)
@@ -106,7 +109,7 @@ def main() -> None:
         runs = [s["run_dir"] for s in seeds if "error" not in s]
         if runs:  # the seeds are one group by construction, whatever else their run.json records
             plot_runs(runs, args.out / f"{task.key}.png", groups={f"{task.preset} on {task.env}": runs})
-    text = table(results)
+    text = table(results, args.precision)
     (args.out / "table.md").write_text(text)
     print(text)
 

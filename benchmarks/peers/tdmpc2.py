@@ -11,6 +11,7 @@ swapped every round; the figures are medians over all rounds.
 
     python -m benchmarks.peers.tdmpc2 --rounds 8 --reps 3
     python -m benchmarks.peers.tdmpc2 --compile     # torch.compile on both sides
+    python -m benchmarks.peers.tdmpc2 --precision bf16   # the native side under bf16 autocast (the official one has no bf16)
     python -m benchmarks.peers.tdmpc2 --device cuda --compile   # on a GPU: with CUDA graphs on both sides
 """
 
@@ -49,6 +50,9 @@ def main() -> None:
                              "side keeps the environment's, worldflux's sleeping ones unless set otherwise")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: the native side under bf16 autocast (TrainingConfig precision); the official "
+                             "code trains in fp32 only, so its side stays fp32")
     args = parser.parse_args()
     if not args.python or not args.checkout:
         raise SystemExit("Name the official environment: --python (or WORLDFLUX_TDMPC2_PYTHON) and --checkout "
@@ -62,13 +66,14 @@ def main() -> None:
     common = (["--config", json.dumps(config), "--threads", str(args.threads), "--device", args.device]
               + (["--compile"] if args.compile else []))
     load = os.getloadavg()
-    sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common]),
+    sides = [Side("native", sys.executable, WORKER, ["--side", "native", *common, "--precision", args.precision]),
              Side("official", args.python, WORKER, ["--side", "official", *common, "--checkout", args.checkout],
                   spin=args.peer_spins)]
     medians = alternate(sides, ["update", "plan"], args.rounds, args.reps)
     mode = "compiled (torch.compile on both sides)" if args.compile else "eager"
     mode += f" on {device_name(args.device)}"
     mode += "; official threads spinning" if args.peer_spins else ""
+    mode += "; native bf16 autocast, official fp32" if args.precision == "bf16" else ""
     print(f"{preset.name}: {sides[0].info['parameters']:,} parameters on both sides; obs {args.obs_dim}, action "
           f"{args.action_dim}; batch {config['batch_size']}, horizon {config['horizon']}; MPPI "
           f"{config['iterations']} x {config['num_samples']} ({config['num_pi_trajs']} policy trajectories)")

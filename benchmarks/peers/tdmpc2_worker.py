@@ -53,7 +53,8 @@ def official(config: dict[str, Any], checkout: Path, compiled: bool,
     return sum(p.numel() for p in agent.model.parameters() if p.requires_grad and not p.is_meta), ops
 
 
-def native(config: dict[str, Any], compiled: bool, device: str) -> tuple[int, dict[str, Callable[[], Any]]]:
+def native(config: dict[str, Any], compiled: bool, device: str,
+           precision: str) -> tuple[int, dict[str, Callable[[], Any]]]:
     from worldflux import create_world_model
     from worldflux.types import Batch
     from worldflux_tdmpc2.agent import TDMPC2Agent
@@ -72,7 +73,15 @@ def native(config: dict[str, Any], compiled: bool, device: str) -> tuple[int, di
                   is_first=none, is_terminal=none)
     obs, first = x["plan_obs"][None], torch.tensor([False], device=device)
     ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.planner.act(obs, first, explore=True)}
-    return model.num_parameters(), ops
+    return model.num_parameters(), {name: _autocast(fn, device, precision) for name, fn in ops.items()}
+
+
+def _autocast(fn: Callable[[], Any], device: str, precision: str) -> Callable[[], Any]:
+    """``fn`` under bf16 autocast when ``precision`` is bf16, as ``TrainingConfig(precision="bf16")`` runs it."""
+    def run() -> Any:
+        with torch.autocast(device, torch.bfloat16, enabled=precision == "bf16"):
+            return fn()
+    return run
 
 
 def main() -> None:
@@ -83,6 +92,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="native side only")
     args = parser.parse_args()
     proto = alternate.protocol_pipe()
     torch.set_num_threads(args.threads)
@@ -91,7 +101,7 @@ def main() -> None:
     if args.side == "official":
         parameters, ops = official(config, args.checkout, args.compile, args.device)
     else:
-        parameters, ops = native(config, args.compile, args.device)
+        parameters, ops = native(config, args.compile, args.device, args.precision)
     ops = {name: alternate.synchronised(fn, args.device) for name, fn in ops.items()}
     for fn in ops.values():  # warm-up (compilation, allocator) before any timed call
         fn(), fn()
