@@ -123,6 +123,26 @@ def test_initial_reward_and_q_decode_to_exactly_zero():
     assert torch.equal(model.predict(model.encode(torch.randn(4, 24)), a).reward, torch.zeros(4))
 
 
+def test_under_bf16_autocast_the_heads_are_decoded_in_float32():
+    """CPU autocast leaves softmax and sums in bf16; values, losses and policy samples must still be float32."""
+    from worldflux_tdmpc2.functional import soft_ce, squashed_gaussian
+
+    torch.manual_seed(0)
+    bins = make_bins(101, -10.0, 10.0)
+    logits = (torch.randn(64, 101) * 3).bfloat16()
+    with torch.autocast("cpu", torch.bfloat16):
+        decoded, loss = two_hot_inv(logits, bins), soft_ce(logits, torch.randn(64).bfloat16(), -10.0, 10.0)
+        action, mean, entropy, scaled = squashed_gaussian(torch.randn(64, 6).bfloat16(),
+                                                          torch.randn(64, 6).bfloat16(), -10.0, 2.0)
+        model = create_world_model("tdmpc2:ci", obs_shape=(5,), action_dim=2)
+        z = model.encode(torch.randn(8, 5))["z"]
+        q, sample = model.q(z, torch.rand(8, 2) * 2 - 1), model.policy_sample(z)[0]
+    assert {t.dtype for t in (decoded, loss, action, mean, entropy, scaled, q, sample)} == {torch.float32}
+    assert torch.equal(decoded, two_hot_inv(logits.float(), bins))  # the bf16 logits, decoded at full precision
+    coarse = (logits.softmax(-1) * bins.bfloat16()).sum(-1)  # the expectation in bf16, as autocast would leave it
+    assert (coarse.float() - (logits.float().softmax(-1) * bins).sum(-1)).abs().max() > 1e-2
+
+
 def test_batched_ensemble_equals_separate_networks():
     model = create_world_model("tdmpc2:ci", obs_shape=(5,), action_dim=2)
     with torch.no_grad():

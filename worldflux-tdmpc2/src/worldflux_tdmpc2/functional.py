@@ -1,4 +1,9 @@
-"""Stateless pieces of TD-MPC2: two-hot in symlog space, squashed Gaussian policy maths."""
+"""Stateless pieces of TD-MPC2: two-hot in symlog space, squashed Gaussian policy maths.
+
+The heads' outputs are decoded in float32 whatever autocast computed them in: torch's CPU autocast leaves softmax,
+log_softmax and sums in bfloat16, whose 8-bit mantissa blurs the values that planning ranks and the losses that
+training follows (docs/performance.md, "Lower precision"). On float32 inputs ``.float()`` is the tensor itself.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ def two_hot_inv(logits: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
     Mirrored terms are summed pairwise, so uniform probabilities over mirrored
     bins (zero-initialised heads) decode to exactly 0, not to rounding noise.
     """
-    terms = logits.softmax(-1) * bins
+    terms = logits.float().softmax(-1) * bins
     m = bins.shape[0] // 2
     low, high = terms[..., :m].flip(-1), terms[..., bins.shape[0] - m:]
     total = (low + high).sum(-1)
@@ -54,7 +59,7 @@ def two_hot_inv(logits: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
 
 def soft_ce(logits: torch.Tensor, target: torch.Tensor, vmin: float, vmax: float) -> torch.Tensor:
     """Cross-entropy ``[...]`` of softmax(logits) against the two-hot encoding of ``target``."""
-    return -(two_hot(target, logits.shape[-1], vmin, vmax) * logits.log_softmax(-1)).sum(-1)
+    return -(two_hot(target.float(), logits.shape[-1], vmin, vmax) * logits.float().log_softmax(-1)).sum(-1)
 
 
 def squash_log_std(log_std_raw: torch.Tensor, log_std_min: float, log_std_max: float) -> torch.Tensor:
@@ -72,7 +77,7 @@ def squashed_gaussian(mean: torch.Tensor, log_std_raw: torch.Tensor, log_std_min
     ``mask`` (multi-task, broadcastable to ``mean``) zeroes the mean, log-std and
     noise of the actions a task lacks, and the scale counts only its own actions.
     """
-    log_std = squash_log_std(log_std_raw, log_std_min, log_std_max)
+    mean, log_std = mean.float(), squash_log_std(log_std_raw.float(), log_std_min, log_std_max)
     eps = torch.randn_like(mean)
     size: float | torch.Tensor = mean.shape[-1]
     if mask is not None:

@@ -110,7 +110,7 @@ class TDMPC2(WorldModelBase):
         """
         c = self.config
         z, task = state["z"], self._task(state)
-        mean, log_std = self.pi(self.with_task(z, task)).chunk(2, -1)
+        mean, log_std = self.pi(self.with_task(z, task)).float().chunk(2, -1)  # float32 as in functional
         std = squash_log_std(log_std, c.log_std_min, c.log_std_max).exp()
         if self.task_emb is not None:
             mask = self.action_masks[task]
