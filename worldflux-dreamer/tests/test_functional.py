@@ -106,3 +106,21 @@ def test_kl_is_summed_over_latents_and_zero_for_equal():
     b = torch.randn(2, 32, 4)
     per = (a.softmax(-1) * (a.log_softmax(-1) - b.log_softmax(-1))).sum(-1)
     assert torch.allclose(categorical_kl(a, b), per.sum(-1), atol=1e-5)
+
+
+def test_under_bf16_autocast_distributions_are_computed_in_float32():
+    """CPU autocast leaves softmax and sums in bf16; the heads' values, losses, latents and actor must be float32."""
+    from worldflux_dreamer.heads import PolicyHead
+
+    torch.manual_seed(0)
+    bins = twohot_bins(255)
+    logits, latent = (torch.randn(64, 255) * 3).bfloat16(), torch.randn(64, 32, 4).bfloat16()
+    with torch.autocast("cpu", torch.bfloat16):
+        values, loss = twohot_mean(logits, bins), twohot_loss(logits, torch.randn(64) * 50, bins)
+        mixed, kl = unimix_logits(latent, 0.01), categorical_kl(latent, latent.flip(0))
+        sample = sample_onehot(latent)
+        actor = PolicyHead(16, 16, 1, "silu", 3, False, 0.1, 1.0, 1.0)(torch.randn(8, 16))
+        logp = actor.log_prob(actor.sample())
+    assert {t.dtype for t in (values, loss, mixed, kl, sample, logp)} == {torch.float32}
+    assert torch.equal(values, twohot_mean(logits.float(), bins))  # the bf16 logits, at full precision
+    assert torch.equal(kl, categorical_kl(latent.float(), latent.flip(0).float()))

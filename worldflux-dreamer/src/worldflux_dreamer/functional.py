@@ -1,4 +1,10 @@
-"""Stateless pieces of DreamerV3: symlog, two-hot, categorical latents, lambda-returns."""
+"""Stateless pieces of DreamerV3: symlog, two-hot, categorical latents, lambda-returns.
+
+Distributions are computed in float32 whatever autocast computed their logits in, as the official code casts its
+heads' outputs to float32: torch's CPU autocast leaves softmax, log_softmax and sums in bfloat16, whose 8-bit
+mantissa blurs values, losses and latent probabilities (docs/performance.md, "Lower precision"). On float32
+inputs ``.float()`` is the tensor itself.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ def twohot_bins(n: int) -> torch.Tensor:
 
 def twohot_mean(logits: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
     """Expected value under softmax(logits), summed symmetrically so uniform probs give exactly 0."""
-    probs = logits.softmax(-1)
+    probs = logits.float().softmax(-1)
     n = bins.shape[0]
     if n % 2 == 1:
         m = (n - 1) // 2
@@ -67,7 +73,7 @@ def twohot_loss(logits: torch.Tensor, target: torch.Tensor, bins: torch.Tensor) 
     Only the two neighbouring bins have weight, so their log-probabilities are gathered instead of multiplying
     by the dense encoding and summing: the same value, as every other term is an exact zero.
     """
-    logp = logits.log_softmax(-1)
+    logp = logits.float().log_softmax(-1)
     below, above, w_below, w_above = _twohot_neighbours(target.detach().float(), bins)
     return -(w_below * logp.gather(-1, below[..., None])[..., 0] + w_above * logp.gather(-1, above[..., None])[..., 0])
 
@@ -86,8 +92,8 @@ def over_classes(op: Callable[[torch.Tensor, int], torch.Tensor], logits: torch.
 def unimix_logits(logits: torch.Tensor, unimix: float) -> torch.Tensor:
     """Logits of ``(1 - unimix) * softmax(logits) + unimix * uniform``."""
     if not unimix:
-        return logits
-    probs = over_classes(torch.softmax, logits)
+        return logits.float()
+    probs = over_classes(torch.softmax, logits.float())
     return torch.log((1 - unimix) * probs + unimix / probs.shape[-1])
 
 
@@ -98,6 +104,7 @@ def sample_onehot(logits: torch.Tensor) -> torch.Tensor:
     a contiguous copy: the latents' logits come transposed from :func:`unimix_logits`, and torch's CPU argmax over
     their class axis took about 4 ms at ``[1024, 32, 4]``, the copy and argmax together under 1 ms.
     """
+    logits = logits.float()
     gumbel = -torch.empty_like(logits).exponential_().log()
     index = (logits.detach() + gumbel).contiguous().argmax(-1, keepdim=True)
     probs = over_classes(torch.softmax, logits)
@@ -106,7 +113,7 @@ def sample_onehot(logits: torch.Tensor) -> torch.Tensor:
 
 def categorical_kl(lhs: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
     """KL(lhs || rhs) of categoricals given by logits, summed over the latent axis (-2)."""
-    logp, logq = over_classes(torch.log_softmax, lhs), over_classes(torch.log_softmax, rhs)
+    logp, logq = over_classes(torch.log_softmax, lhs.float()), over_classes(torch.log_softmax, rhs.float())
     return (logp.exp() * (logp - logq)).sum(-1).sum(-1)
 
 

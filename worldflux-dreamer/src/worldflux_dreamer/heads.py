@@ -39,7 +39,7 @@ class BinaryHead(nn.Module):
 
 
 class PolicyHead(nn.Module):
-    """The actor: a categorical over one-hot actions, or a Normal with tanh mean and bounded std."""
+    """The actor: a categorical over one-hot actions, or a Normal with tanh mean and bounded std (in float32)."""
 
     def __init__(self, inp: int, units: int, layers: int, act: str, action_dim: int, discrete: bool,
                  min_std: float, max_std: float, outscale: float) -> None:
@@ -53,9 +53,9 @@ class PolicyHead(nn.Module):
     def forward(self, feat: torch.Tensor) -> torch.distributions.Distribution:
         x = self.net(feat)
         if self.discrete:
-            return torch.distributions.OneHotCategorical(logits=self.mean(x), validate_args=False)
-        std = (self.max_std - self.min_std) * torch.sigmoid(self.std(x) + 2.0) + self.min_std
-        normal = torch.distributions.Normal(torch.tanh(self.mean(x)), std, validate_args=False)
+            return torch.distributions.OneHotCategorical(logits=self.mean(x).float(), validate_args=False)
+        std = (self.max_std - self.min_std) * torch.sigmoid(self.std(x).float() + 2.0) + self.min_std
+        normal = torch.distributions.Normal(torch.tanh(self.mean(x).float()), std, validate_args=False)
         return torch.distributions.Independent(normal, 1, validate_args=False)
 
     @torch.no_grad()
