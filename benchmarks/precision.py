@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import worldflux  # noqa: F401, I001  (first: torch's threads then wait as in worldflux runs, sleeping)
-import torch
+import worldflux  # noqa: F401  (before torch: torch's threads then wait as in worldflux runs, sleeping)
+import torch  # noqa: I001
 from worldflux import create_world_model
 from worldflux_dreamer.agent import DreamerAgent
 from worldflux_tdmpc2.agent import TDMPC2Agent

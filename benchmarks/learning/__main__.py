@@ -76,8 +76,9 @@ def table(results: dict[Task, list[dict]], precision: str = "fp32") -> str:
         target = "–" if task.threshold is None else f"≥ {task.threshold:g}"
         walls = [s["wall_s"] for s in seeds if "wall_s" in s]
         wall = f"{np.mean(walls) / 60:.1f} min" if walls else "–"
-        lines.append(f"| {task.family} | {task.name} | {task.kind} | `{task.preset}`{suffix} | `{task.env}` | {task.steps:,} "
-                     f"| {len(seeds)} | {_cell(finals)} | {'<br>'.join(per_seed)} | {target} | {reached} | {wall} |")
+        lines.append(f"| {task.family} | {task.name} | {task.kind} | `{task.preset}`{suffix} | `{task.env}` "
+                     f"| {task.steps:,} | {len(seeds)} | {_cell(finals)} | {'<br>'.join(per_seed)} | {target} "
+                     f"| {reached} | {wall} |")
     return "\n".join(lines) + "\n"
 
 

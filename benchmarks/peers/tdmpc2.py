@@ -11,7 +11,7 @@ swapped every round; the figures are medians over all rounds.
 
     python -m benchmarks.peers.tdmpc2 --rounds 8 --reps 3
     python -m benchmarks.peers.tdmpc2 --compile     # torch.compile on both sides
-    python -m benchmarks.peers.tdmpc2 --precision bf16   # the native side under bf16 autocast (the official one has no bf16)
+    python -m benchmarks.peers.tdmpc2 --precision bf16   # native under bf16 autocast; the official code is fp32 only
     python -m benchmarks.peers.tdmpc2 --device cuda --compile   # on a GPU: with CUDA graphs on both sides
 """
 
