@@ -66,6 +66,7 @@ def native(config: dict[str, Any], batch: tuple[int, int], device: str, precisio
            compiled: bool) -> tuple[int, Callable[[], Any]]:
     import torch
     from worldflux import create_world_model
+    from worldflux.training.precision import autocast
     from worldflux.types import Batch
     from worldflux_dreamer.agent import DreamerAgent
 
@@ -93,7 +94,7 @@ def native(config: dict[str, Any], batch: tuple[int, int], device: str, precisio
                           "stoch": torch.from_numpy(inp["context_stoch"]), "action": action[:, 0]}).to(device)
 
     def train() -> None:
-        with torch.autocast(device, torch.bfloat16, enabled=precision == "bf16"):
+        with autocast(device, precision):
             agent.update(data)
 
     return model.num_parameters(), alternate.synchronised(train, device)

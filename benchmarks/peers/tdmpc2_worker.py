@@ -77,9 +77,11 @@ def native(config: dict[str, Any], compiled: bool, device: str,
 
 
 def _autocast(fn: Callable[[], Any], device: str, precision: str) -> Callable[[], Any]:
-    """``fn`` under bf16 autocast when ``precision`` is bf16, as ``TrainingConfig(precision="bf16")`` runs it."""
+    """``fn`` in the compute context of ``precision``, as a training run with that precision runs it."""
+    from worldflux.training.precision import autocast
+
     def run() -> Any:
-        with torch.autocast(device, torch.bfloat16, enabled=precision == "bf16"):
+        with autocast(device, precision):
             return fn()
     return run
 

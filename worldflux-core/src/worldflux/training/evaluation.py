@@ -10,6 +10,7 @@ import torch
 
 from worldflux.training.agent import make_agent
 from worldflux.training.envs import EnvPool, frame_stack
+from worldflux.training.precision import autocast
 from worldflux.training.video import gif_path, write_gif
 from worldflux.types import map_obs
 
@@ -31,7 +32,7 @@ def evaluate(model: Any, env_id: str, episodes: int, seed: int, *, image_size: i
     out = pool.step(np.zeros((episodes, pool.spec.action_dim), np.float32))  # every env starts an episode
     frames = [pool.envs[0].render()] if video is not None else []
     while active.any():
-        with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+        with autocast(device.type, precision):
             action = agent.act(map_obs(out.obs, lambda o: torch.as_tensor(o, device=device)),
                                torch.as_tensor(out.is_first, device=device), explore=False)
         out = pool.step(action.float().cpu().numpy())

@@ -34,6 +34,7 @@ from worldflux.training.config import TrainingConfig
 from worldflux.training.distributed import Workers
 from worldflux.training.envs import EnvPool, episode_seed, frame_stack
 from worldflux.training.evaluation import evaluate
+from worldflux.training.precision import autocast
 from worldflux.training.progress import Progress, Work
 from worldflux.training.replay import Replay, obs_fields
 from worldflux.training.replay_files import ReplayFiles
@@ -265,9 +266,6 @@ class _Loop:
 
     # --- one step ---------------------------------------------------------------------
 
-    def _autocast(self) -> Any:
-        return torch.autocast(self.device.type, torch.bfloat16, enabled=self.c.precision == "bf16")
-
     def _random_actions(self) -> np.ndarray:
         e, a = self.actions.shape
         if self.pool.spec.discrete_actions:
@@ -280,7 +278,7 @@ class _Loop:
         if self.count["steps"] < self.seed_steps:
             self.actions = self._random_actions()
         else:
-            with self._autocast():
+            with autocast(self.device.type, self.c.precision):
                 act = self.agent.act(map_obs(out.obs, lambda o: torch.as_tensor(o, device=self.device)),
                                      torch.as_tensor(out.is_first, device=self.device), explore=True)
             self.actions = act.float().cpu().numpy()
@@ -345,7 +343,7 @@ class _Loop:
             self._show(phase)
             began = time.monotonic()
             batch = self.replay.sample(self.rng, agent.batch_size, agent.window).to(self.device)
-            with self._autocast():
+            with autocast(self.device.type, self.c.precision):
                 metrics = agent.update(batch)
             for key, value in metrics.items():
                 sums[key] = sums[key] + value.detach().float() if key in sums else value.detach().float()
