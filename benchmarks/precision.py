@@ -67,7 +67,7 @@ def main() -> None:
     actions = torch.nn.functional.one_hot(torch.randint(0, 2, (d.batch_size, d.batch_length)), 2).float()
     sequences = random_batch(torch.randn(d.batch_size, d.batch_length, 4), actions).to(dev)
     for name, fn in (("tdmpc2:proof_5m update", lambda: agent.update(batch)),
-                     ("tdmpc2:proof_5m plan", lambda: agent.planner.act(obs, first, True)),
+                     ("tdmpc2:proof_5m plan", lambda: agent.act(obs, first, True)),
                      ("dreamerv3:size1m train step", lambda: dreamer.update(sequences))):
         fp32 = median_seconds(synchronised(fn, dev), args.repeats) * 1e3
         with torch.autocast(dev, dtype=torch.bfloat16):

@@ -62,7 +62,7 @@ def measure(point: dict[str, Any], threads: int, repeats: int, device: str) -> d
         b, t = model.config.batch_size, model.config.horizon + 1
         batch = random_batch(torch.randn(b, t, 24), torch.rand(b, t, 6) * 2 - 1).to(device)
         obs, first = torch.randn(envs, 24, device=device), torch.zeros(envs, dtype=torch.bool, device=device)
-        ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.planner.act(obs, first, True)}
+        ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.act(obs, first, True)}
     else:
         from worldflux_dreamer.agent import DreamerAgent
 

@@ -72,7 +72,7 @@ def native(config: dict[str, Any], compiled: bool, device: str,
                   reward=torch.cat([x["reward"][:1], x["reward"]]).squeeze(-1).transpose(0, 1),
                   is_first=none, is_terminal=none)
     obs, first = x["plan_obs"][None], torch.tensor([False], device=device)
-    ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.planner.act(obs, first, explore=True)}
+    ops = {"update": lambda: agent.update(batch), "plan": lambda: agent.act(obs, first, explore=True)}
     return model.num_parameters(), {name: _autocast(fn, device, precision) for name, fn in ops.items()}
 
 

@@ -240,6 +240,44 @@ def test_update_runs_the_official_step_and_learns_a_fixed_batch():
     assert not model.training
 
 
+@pytest.mark.parametrize("policy, obs, changes, plan, update", [
+    ("PASSIVE", (5,), {}, 1, 1),
+    (None, (5,), {}, 2, 2),  # spinning threads wake at no cost: nothing changes
+    ("PASSIVE", (5,), {"hidden_dim": 512, "batch_size": 256, "num_samples": 512}, 2, 2),
+    ("PASSIVE", (3, 64, 64), {"batch_size": 4}, 1, 2),  # the convolutions of a pixel update gain from threads
+])
+def test_a_small_model_plans_and_updates_on_one_thread_while_threads_sleep(monkeypatch, policy, obs, changes,
+                                                                            plan, update):
+    """Forward and backward; the thread count is given back afterwards (docs/performance.md)."""
+    if policy:
+        monkeypatch.setenv("OMP_WAIT_POLICY", policy)
+    else:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(0)
+        model = create_world_model("tdmpc2:ci", obs_shape=obs, action_dim=2, **changes)
+        agent = TDMPC2Agent(model, 1)
+        seen: set[int] = set()
+        record = lambda *_: seen.add(torch.get_num_threads())  # noqa: E731
+        model.reward.register_forward_hook(record)
+        model.reward.register_full_backward_hook(record)
+        images = obs != (5,)
+        x = torch.randint(0, 256, (1, *obs), dtype=torch.uint8) if images else torch.randn(1, *obs)
+        agent.act(x, torch.tensor([True]), explore=True)
+        assert seen == {plan} and torch.get_num_threads() == 2
+        seen.clear()
+        b, t = model.config.batch_size, model.config.horizon + 1
+        o = torch.randint(0, 256, (b, t, *obs), dtype=torch.uint8) if images else torch.randn(b, t, *obs)
+        no = torch.zeros(b, t, dtype=torch.bool)
+        agent.update(Batch(obs=o, action=torch.rand(b, t, 2) * 2 - 1, reward=torch.rand(b, t), is_first=no,
+                           is_terminal=no))
+        assert seen == {update} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name, obs, episodic, official", [
     ("tdmpc2:1m", 24, False, 1_214_651), ("tdmpc2:proof_5m", 39, False, 4_964_458),
     ("tdmpc2:19m", 24, False, 18_062_442), ("tdmpc2:48m", 39, False, 47_235_178),

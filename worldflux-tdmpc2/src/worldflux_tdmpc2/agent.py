@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from worldflux.threads import one_thread
 from worldflux.types import Batch
 from worldflux_tdmpc2.model import TDMPC2
 from worldflux_tdmpc2.planner import Planner
+
+# The most multiply-adds per hidden layer (rows x hidden_dim^2) at which work runs faster on one thread than on
+# sleeping ones, measured on 2 cores (docs/performance.md, "TD-MPC2: small models on one thread"). An update's
+# backward pass adds weight-gradient products, which gain from a second thread sooner than planning does.
+PLAN_ONE_THREAD = 2**26
+UPDATE_ONE_THREAD = 2**24
 
 
 class TDMPC2Agent:
@@ -36,15 +45,24 @@ class TDMPC2Agent:
         self.pi_optimizer = torch.optim.Adam(model.pi.parameters(), lr=c.lr, eps=1e-5, fused=True)
         self.planner = Planner(model, num_envs)
         self.cuda_graphs = False  # set by compile() on a GPU
+        cpu = next(model.parameters()).device.type == "cpu"
+        # pixel updates keep their threads: the convolutions gain from them
+        self._plan_threads = _threads(cpu and num_envs * c.num_samples * c.hidden_dim**2 <= PLAN_ONE_THREAD)
+        self._update_threads = _threads(cpu and not c.pixels and c.batch_size * c.hidden_dim**2 <= UPDATE_ONE_THREAD)
 
     def act(self, obs: torch.Tensor, is_first: torch.Tensor, explore: bool) -> torch.Tensor:
-        return self.planner.act(obs.float(), is_first, explore)
+        with self._plan_threads():
+            return self.planner.act(obs.float(), is_first, explore)
 
     def replay_entries(self) -> dict[str, torch.Tensor]:
         return {}
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One official update: model step, then policy step on the detached rollout, then target Polyak."""
+        with self._update_threads():
+            return self._update(batch)
+
+    def _update(self, batch: Batch) -> dict[str, torch.Tensor]:
         m, c = self.model, self.model.config
         if self.cuda_graphs:  # a new step: the graphs may now reuse the memory of the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
@@ -84,3 +102,8 @@ class TDMPC2Agent:
         self.model.loss = torch.compile(self.model.loss, mode=mode)  # type: ignore[method-assign]
         self.planner.estimate_value = torch.compile(  # type: ignore[method-assign]
             self.planner.estimate_value, mode=mode)
+
+
+def _threads(small: bool) -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """:func:`worldflux.threads.one_thread` for work too small to gain from sleeping threads, else no change."""
+    return one_thread if small else contextlib.nullcontext
