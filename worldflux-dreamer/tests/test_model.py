@@ -7,6 +7,7 @@ import torch
 
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
+from worldflux.testing import torch_threads
 from worldflux.errors import ConfigError
 from worldflux.types import Batch
 from worldflux_dreamer.agent import DreamerAgent
@@ -130,13 +131,7 @@ def test_size1m_parameter_count_equals_the_official_agent(spec, official):
 def test_a_small_models_posterior_scan_runs_on_one_thread_while_threads_sleep(monkeypatch, policy, deter, scan):
     """Forward and backward; the heads and the rest of the update keep their threads, and so does the scan of a
     wide model, whose steps gain from them (docs/performance.md)."""
-    if policy:
-        monkeypatch.setenv("OMP_WAIT_POLICY", policy)
-    else:
-        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(monkeypatch, 2, policy):
         torch.manual_seed(0)
         model = create_world_model("dreamer:ci", deter_dim=deter)
         agent = DreamerAgent(model, 1)
@@ -147,8 +142,6 @@ def test_a_small_models_posterior_scan_runs_on_one_thread_while_threads_sleep(mo
             module.register_full_backward_hook(record)
         agent.update(_batch(model))
         assert seen == {"scan": {scan}, "heads": {2}} and torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
 
 
 def test_a_replayed_window_starts_from_its_stored_context():

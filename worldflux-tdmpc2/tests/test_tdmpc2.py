@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from worldflux import MODEL_ALIASES, create_world_model
 from worldflux.state import catalog
+from worldflux.testing import torch_threads
 from worldflux.errors import ConfigError
 from worldflux.types import Batch
 from worldflux_tdmpc2.agent import TDMPC2Agent
@@ -249,13 +250,7 @@ def test_update_runs_the_official_step_and_learns_a_fixed_batch():
 def test_a_small_model_plans_and_updates_on_one_thread_while_threads_sleep(monkeypatch, policy, obs, changes,
                                                                             plan, update):
     """Forward and backward; the thread count is given back afterwards (docs/performance.md)."""
-    if policy:
-        monkeypatch.setenv("OMP_WAIT_POLICY", policy)
-    else:
-        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(monkeypatch, 2, policy):
         torch.manual_seed(0)
         model = create_world_model("tdmpc2:ci", obs_shape=obs, action_dim=2, **changes)
         agent = TDMPC2Agent(model, 1)
@@ -274,8 +269,6 @@ def test_a_small_model_plans_and_updates_on_one_thread_while_threads_sleep(monke
         agent.update(Batch(obs=o, action=torch.rand(b, t, 2) * 2 - 1, reward=torch.rand(b, t), is_first=no,
                            is_terminal=no))
         assert seen == {update} and torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("name, obs, episodic, official", [

@@ -1,4 +1,4 @@
-"""Test helpers for family authors: the protocol conformance kit and fake plugin installs.
+"""Test helpers for family authors: the protocol conformance kit, fake plugin installs and fixed thread settings.
 
 ``pytest`` is needed only by :class:`WorldModelConformance`.
 """
@@ -9,5 +9,6 @@ pytest.register_assert_rewrite("worldflux.testing.conformance")  # failures show
 
 from worldflux.testing.conformance import WorldModelConformance  # noqa: E402
 from worldflux.testing.fake_plugin import PluginSandbox, fake_distribution  # noqa: E402
+from worldflux.testing.threads import torch_threads  # noqa: E402
 
-__all__ = ["PluginSandbox", "WorldModelConformance", "fake_distribution"]
+__all__ = ["PluginSandbox", "WorldModelConformance", "fake_distribution", "torch_threads"]
