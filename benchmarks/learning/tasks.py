@@ -25,7 +25,7 @@ TASKS = [
     Task("tdmpc2", "cartpole-balance", "DMC state", "tdmpc2:quick", "dmc:cartpole-balance", 5000, None),
     Task("tdmpc2", "cartpole-balance-pixels", "DMC pixels", "tdmpc2:quick", "dmc:cartpole-balance:pixels", 5000, None),
     Task("tdmpc2", "cartpole-balance-sparse", "sparse reward", "tdmpc2:quick", "dmc:cartpole-balance_sparse",
-         5000, None),
+         10000, None),
     Task("dreamerv3", "cartpole", "classic control", "dreamer:quick", "CartPole-v1", 5000, 150.0),
     Task("dreamerv3", "cartpole-balance", "DMC state", "dreamer:quick", "dmc:cartpole-balance", 5000, None),
     Task("dreamerv3", "cartpole-balance-pixels", "DMC pixels", "dreamer:quick", "dmc:cartpole-balance:pixels",
